@@ -1,0 +1,127 @@
+"""`memos`: run the service and administer keys and jobs.
+
+  memos serve                      the whole pipeline in one process (embedded default)
+  memos gateway | retriever        one HTTP service (distributed mode)
+  memos worker [celery args]       an extractor worker (distributed mode)
+  memos migrate                    apply the SQL migrations
+  memos keys create --project P    create an API key (printed once)
+  memos keys list [--project P]    list keys
+  memos keys revoke KEY_ID         revoke a key (id or its prefix)
+  memos jobs failed                list dead-lettered jobs
+  memos jobs replay TASK_ID|--all  send failed jobs to the queue again
+"""
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+
+def _when(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from services.gateway.keys import repository, service
+    from shared.db.migrate import upgrade_database
+    from shared.db.session import transaction
+
+    upgrade_database()
+    with transaction() as session:
+        if args.keys_command == "create":
+            row, key = service.create_key(session, args.project, args.name)
+            print(f"project : {row.project_id}\nkey id  : {row.id}\napi key : {key}\n"
+                  "(shown once: store it now)")
+        elif args.keys_command == "list":
+            for row in repository.list_keys(session, args.project):
+                state = f"revoked {_when(row.revoke_time)}" if row.revoke_time else "active"
+                print(f"{row.id}  {row.prefix}…  project={row.project_id}  "
+                      f"name={row.name or '-'}  created={_when(row.create_time)}  {state}")
+        else:
+            try:
+                rows = service.revoke_key(session, args.key_id)
+            except LookupError as exc:
+                print(exc, file=sys.stderr)
+                return 1
+            print(f"revoked {rows[0].id} ({rows[0].prefix}…)")
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from services.extractor.dead_letters import failed_jobs, replay
+
+    if args.jobs_command == "failed":
+        for task in failed_jobs():
+            print(f"{task.id}  project={task.project_id}  user={task.user_id}  "
+                  f"attempts={task.attempts}  at={_when(task.update_time)}  {task.error}")
+        return 0
+    if not args.all and not args.task_id:
+        print("give a TASK_ID or --all", file=sys.stderr)
+        return 2
+    count = replay(None if args.all else args.task_id)
+    print(f"replayed {count} job(s)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="memos", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run everything in one process (embedded default)")
+    sub.add_parser("gateway", help="run the gateway HTTP service")
+    sub.add_parser("retriever", help="run the retriever HTTP service")
+    worker = sub.add_parser("worker", help="run an extractor worker")
+    worker.add_argument("celery_args", nargs=argparse.REMAINDER)
+    sub.add_parser("migrate", help="apply the SQL migrations")
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create")
+    create.add_argument("--project", required=True)
+    create.add_argument("--name")
+    listing = keys_sub.add_parser("list")
+    listing.add_argument("--project")
+    revoke = keys_sub.add_parser("revoke")
+    revoke.add_argument("key_id")
+    jobs = sub.add_parser("jobs", help="inspect and replay failed extraction jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_sub.add_parser("failed")
+    replay_cmd = jobs_sub.add_parser("replay")
+    replay_cmd.add_argument("task_id", nargs="?")
+    replay_cmd.add_argument("--all", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        from services.embedded import serve
+
+        serve()
+        return 0
+    if args.command in ("gateway", "retriever"):
+        return _run_http(args.command)
+    if args.command == "worker":
+        from services.extractor.tasks import celery_app
+
+        celery_app.worker_main(["worker", "--loglevel=INFO", *args.celery_args])
+        return 0
+    if args.command == "migrate":
+        from shared.db.migrate import upgrade_database
+
+        upgrade_database()
+        print("database is at the latest migration")
+        return 0
+    return _keys(args) if args.command == "keys" else _jobs(args)
+
+
+def _run_http(name: str) -> int:
+    import uvicorn
+
+    from shared.config import get_settings
+
+    settings = get_settings()
+    factory = ("services.gateway.app:create_app" if name == "gateway"
+               else "services.retriever.app:create_app")
+    uvicorn.run(factory, factory=True, host=settings.host, port=settings.port, log_config=None,
+                access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db.models import Memory, Message, Task
+
+
+def task_messages(session: Session, task_id: str) -> list[Message]:
+    return list(session.scalars(select(Message).where(Message.task_id == task_id)
+                                .order_by(Message.seq)))
+
+
+def task_memory_ids(session: Session, task_id: str) -> list[str]:
+    return list(session.scalars(select(Memory.id).where(Memory.task_id == task_id)))
+
+
+def lock_task(session: Session, task_id: str) -> Task | None:
+    return session.scalar(select(Task).where(Task.id == task_id).with_for_update())

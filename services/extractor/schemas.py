@@ -1,0 +1,19 @@
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Turn:
+    id: str
+    role: str
+    content: str
+    chat_time: str | None
+
+
+@dataclass
+class ExtractedMemory:
+    key: str
+    value: str
+    tags: list[str]
+    memory_time: str | None
+    confidence: float
+    source_ids: list[str] = field(default_factory=list)

@@ -1,0 +1,50 @@
+"""The gateway: auth, validation, the openmem v1 routes, enqueueing, search proxy."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from services.gateway.memories.endpoints import router as memories_router
+from services.gateway.messages.endpoints import router as messages_router
+from shared.db.migrate import upgrade_database
+from shared.http import install_error_handlers
+from shared.logs import configure_logging
+from shared.metrics import install_metrics
+from shared.outbox import OutboxRelay
+
+API_PREFIX = "/api/openmem/v1"
+
+
+def create_app(run_relay: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
+        upgrade_database()
+        relay = OutboxRelay() if run_relay else None
+        if relay:
+            relay.start()
+        yield
+        if relay:
+            relay.stop()
+
+    app = FastAPI(
+        title="MemOS-compatible memory service",
+        description="Send raw dialogue, get back the memories that matter. Speaks the MemOS "
+                    "openmem v1 API: every operation is a POST with a JSON body, every answer "
+                    "is {code, data, message}.",
+        version="0.1.0",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    install_metrics(app, "gateway")
+    app.include_router(messages_router, prefix=API_PREFIX)
+    app.include_router(memories_router, prefix=API_PREFIX)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,85 @@
+"""API keys: `mpg-` + 256 random bits, stored only as a sha256 digest, each bound to a project."""
+
+import hashlib
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from services.gateway.keys import repository
+from shared.clock import now_ms
+from shared.db.models import ApiKey, Project
+from shared.errors import InvalidApiKey
+
+KEY_PREFIX = "mpg-"
+# A revoked key stops working within this many seconds on every gateway process.
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class AuthenticatedProject:
+    project_id: str
+    key_id: str
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, project_id: str, name: str | None = None) -> tuple[ApiKey, str]:
+    """Returns the row and the key itself, which is never stored and cannot be shown again."""
+    if repository.get_project(session, project_id) is None:
+        session.add(Project(id=project_id, create_time=now_ms()))
+        session.flush()
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(id=str(uuid.uuid4()), project_id=project_id, key_hash=hash_key(key),
+                 prefix=key[:12], name=name, create_time=now_ms())
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def revoke_key(session: Session, key_id_or_prefix: str) -> list[ApiKey]:
+    rows = [r for r in repository.list_keys(session, None) if r.id == key_id_or_prefix]
+    rows = rows or repository.find_keys_by_prefix(session, key_id_or_prefix)
+    if len(rows) != 1:
+        raise LookupError(f"{len(rows)} keys match {key_id_or_prefix!r}: give the full key id")
+    rows[0].revoke_time = rows[0].revoke_time or now_ms()
+    return rows
+
+
+def key_is_active(session: Session, key: str) -> bool:
+    row = repository.find_key_by_hash(session, hash_key(key))
+    return row is not None and row.revoke_time is None
+
+
+class KeyCache:
+    """Authentication on every request must not cost a SQL round trip."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, AuthenticatedProject | None]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, session_factory, key: str) -> AuthenticatedProject:
+        digest = hash_key(key)
+        now = time.monotonic()
+        entry = self._entries.get(digest)
+        if entry is None or now - entry[0] > CACHE_SECONDS:
+            with session_factory() as session:
+                row = repository.find_key_by_hash(session, digest)
+            subject = (AuthenticatedProject(row.project_id, row.id)
+                       if row is not None and row.revoke_time is None else None)
+            with self._lock:
+                if len(self._entries) > 100_000:
+                    self._entries.clear()
+                self._entries[digest] = (now, subject)
+            entry = (now, subject)
+        if entry[1] is None:
+            raise InvalidApiKey()
+        return entry[1]
+
+
+key_cache = KeyCache()

@@ -1,0 +1,1 @@
+"""Code the gateway, the extractor and the retriever share."""

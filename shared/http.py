@@ -1,0 +1,71 @@
+"""What every HTTP app of the service shares: the envelope and the one error handler."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import (
+    APIError,
+    ConversationIdTooLong,
+    InternalError,
+    InvalidParameter,
+    MissingParameter,
+    UserIdTooLong,
+)
+
+log = logging.getLogger(__name__)
+
+
+def ok(data: Any) -> dict[str, Any]:
+    return {"code": 0, "data": data, "message": "ok"}
+
+
+def envelope_response(error: APIError) -> ORJSONResponse:
+    return ORJSONResponse({"code": error.code, "data": None, "message": error.message},
+                          status_code=error.http_status)
+
+
+def error_from_validation(exc: RequestValidationError) -> APIError:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err.get("loc", ()) if part != "body"]
+    field = ".".join(loc) or "body"
+    kind = err.get("type", "")
+    if kind == "json_invalid":
+        return InvalidParameter("body", "is not valid JSON")
+    if kind == "missing" or (err.get("input") is None and loc):
+        return MissingParameter(field)
+    if kind == "string_too_long" and loc == ["user_id"]:
+        return UserIdTooLong()
+    if kind == "string_too_long" and loc == ["conversation_id"]:
+        return ConversationIdTooLong()
+    if kind in ("string_too_short", "too_short"):
+        return MissingParameter(field)
+    return InvalidParameter(field, err.get("msg", "is invalid").lower())
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(_: Request, exc: APIError) -> ORJSONResponse:
+        return envelope_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+        return envelope_response(error_from_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+        error = InvalidParameter("path", f"does not exist: {exc.detail}") \
+            if exc.status_code == 404 else APIError(str(exc.detail))
+        if exc.status_code == 405:
+            error = InvalidParameter("method", "is not allowed: every operation is POST")
+        error.http_status = exc.status_code
+        return envelope_response(error)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return envelope_response(InternalError())

@@ -1,0 +1,33 @@
+"""The LLM behind LLM_BASE_URL: any OpenAI-compatible chat endpoint."""
+
+import logging
+import time
+from functools import lru_cache
+
+from openai import OpenAI
+
+from shared.config import get_settings
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache
+def get_llm() -> OpenAI | None:
+    settings = get_settings()
+    if not settings.llm_enabled:
+        return None
+    return OpenAI(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
+                  timeout=settings.llm_timeout, max_retries=2)
+
+
+def chat(messages: list[dict[str, str]], json_output: bool = False,
+         temperature: float = 0.0) -> str:
+    client = get_llm()
+    if client is None:
+        raise RuntimeError("no LLM configured (set LLM_BASE_URL and LLM_MODEL)")
+    extra = {"response_format": {"type": "json_object"}} if json_output else {}
+    started = time.perf_counter()
+    response = client.chat.completions.create(
+        model=get_settings().llm_model, messages=messages, temperature=temperature, **extra)
+    log.debug("llm call", extra={"seconds": round(time.perf_counter() - started, 3)})
+    return response.choices[0].message.content or ""

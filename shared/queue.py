@@ -1,0 +1,38 @@
+"""The Celery app both sides share: the gateway sends jobs by name, workers register them."""
+
+from functools import lru_cache
+
+from celery import Celery
+
+from shared.config import get_settings
+
+EXTRACT_TASK = "extract_memories"
+
+
+@lru_cache
+def get_celery() -> Celery:
+    settings = get_settings()
+    broker = settings.redis_url or "redis://127.0.0.1:6379/0"
+    app = Celery("memos", broker=broker)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        # A job is acknowledged only when it finished: a worker killed mid-job loses nothing.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        # Publishing must fail fast when the broker is down: the outbox re-sends later.
+        task_publish_retry=True,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1,
+                                   "interval_step": 0.2, "interval_max": 0.5},
+        broker_transport_options={"visibility_timeout": 3600, "socket_timeout": 2,
+                                  "socket_connect_timeout": 2},
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def enqueue_extraction(task_id: str) -> None:
+    get_celery().send_task(EXTRACT_TASK, args=[task_id], task_id=task_id)
