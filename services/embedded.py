@@ -77,7 +77,9 @@ class InProcessWorker:
 
     def __init__(self, concurrency: int) -> None:
         from services.extractor.tasks import celery_app
+        from shared.queue import configure_celery
 
+        configure_celery()
         self._worker = celery_app.WorkController(
             pool="threads", concurrency=concurrency, loglevel="WARNING",
             hostname=f"embedded-{os.getpid()}@{socket.gethostname()}",
@@ -87,6 +89,9 @@ class InProcessWorker:
                                         daemon=True)
 
     def start(self) -> None:
+        from services.extractor.service import warm_up
+
+        warm_up()
         self._thread.start()
 
     def stop(self) -> None:
@@ -119,9 +124,7 @@ def serve() -> None:
 
     from services.gateway.app import create_app
     from shared.db.migrate import upgrade_database
-    from shared.embeddings import get_embedder
     from shared.logs import configure_logging
-    from shared.text import keywords
     from shared.vector_store import get_memory_index
 
     settings = get_settings()
@@ -135,10 +138,6 @@ def serve() -> None:
     configure_logging()
     upgrade_database()
     key = bootstrap_key()
-    # Load models and open the store before the first request, not during it.
-    get_embedder().embed_queries(["warm up"])
-    keywords("预热 warm up")
-    get_memory_index()
     worker = InProcessWorker(settings.worker_concurrency)
     worker.start()
     base = f"http://{settings.host}:{settings.port}/api/openmem/v1"

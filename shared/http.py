@@ -3,9 +3,10 @@
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import (
@@ -20,12 +21,19 @@ from shared.errors import (
 log = logging.getLogger(__name__)
 
 
+class JSONBytes(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def ok(data: Any) -> dict[str, Any]:
     return {"code": 0, "data": data, "message": "ok"}
 
 
-def envelope_response(error: APIError) -> ORJSONResponse:
-    return ORJSONResponse({"code": error.code, "data": None, "message": error.message},
+def envelope_response(error: APIError) -> JSONBytes:
+    return JSONBytes({"code": error.code, "data": None, "message": error.message},
                           status_code=error.http_status)
 
 
@@ -49,15 +57,15 @@ def error_from_validation(exc: RequestValidationError) -> APIError:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
-    async def _api_error(_: Request, exc: APIError) -> ORJSONResponse:
+    async def _api_error(_: Request, exc: APIError) -> JSONBytes:
         return envelope_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONBytes:
         return envelope_response(error_from_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONBytes:
         error = InvalidParameter("path", f"does not exist: {exc.detail}") \
             if exc.status_code == 404 else APIError(str(exc.detail))
         if exc.status_code == 405:
@@ -66,6 +74,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope_response(error)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
         log.exception("unhandled error", extra={"path": request.url.path})
         return envelope_response(InternalError())

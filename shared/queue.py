@@ -1,6 +1,7 @@
-"""The Celery app both sides share: the gateway sends jobs by name, workers register them."""
+"""The Celery app both sides share: the gateway sends jobs by name, workers register them.
 
-from functools import lru_cache
+One app per process, configured from the settings when first used (the embedded runner sets
+REDIS_URL to its own redis-server before that)."""
 
 from celery import Celery
 
@@ -8,13 +9,19 @@ from shared.config import get_settings
 
 EXTRACT_TASK = "extract_memories"
 
+celery_app = Celery("memos")
+_configured_for: str | None = None
 
-@lru_cache
-def get_celery() -> Celery:
-    settings = get_settings()
-    broker = settings.redis_url or "redis://127.0.0.1:6379/0"
-    app = Celery("memos", broker=broker)
-    app.conf.update(
+
+def configure_celery() -> Celery:
+    global _configured_for
+    broker = get_settings().redis_url or "redis://127.0.0.1:6379/0"
+    if _configured_for == broker:
+        return celery_app
+    if _configured_for is not None:
+        celery_app.close()  # drop pooled connections to the previous broker
+    celery_app.conf.update(
+        broker_url=broker,
         task_serializer="json",
         accept_content=["json"],
         # A job is acknowledged only when it finished: a worker killed mid-job loses nothing.
@@ -31,8 +38,9 @@ def get_celery() -> Celery:
                                   "socket_connect_timeout": 2},
         worker_hijack_root_logger=False,
     )
-    return app
+    _configured_for = broker
+    return celery_app
 
 
 def enqueue_extraction(task_id: str) -> None:
-    get_celery().send_task(EXTRACT_TASK, args=[task_id], task_id=task_id)
+    configure_celery().send_task(EXTRACT_TASK, args=[task_id], task_id=task_id)

@@ -23,6 +23,15 @@ log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
 
 
+def warm_up() -> None:
+    """Load the models and open the store before the first job, not during it."""
+    from shared.text import keywords
+
+    get_embedder().embed_passages(["warm up"])
+    keywords("预热 warm up")
+    get_memory_index()
+
+
 def extract(turns: list[Turn]) -> list[ExtractedMemory]:
     if get_settings().llm_enabled:
         return extract_by_llm(turns)

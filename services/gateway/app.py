@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from services.gateway.memories.endpoints import router as memories_router
 from services.gateway.messages.endpoints import router as messages_router
@@ -35,7 +34,6 @@ def create_app(run_relay: bool = True) -> FastAPI:
                     "openmem v1 API: every operation is a POST with a JSON body, every answer "
                     "is {code, data, message}.",
         version="0.1.0",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     install_error_handlers(app)

