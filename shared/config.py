@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     relativity_ceiling: float | None = None
     conversation_boost: float = 0.1
 
+    # Limits (0 turns one off). Rate: requests a second per API key, with bursts up to burst.
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 400
+    max_request_bytes: int = 2_000_000
+    max_messages_per_add: int = 500
+    max_message_chars: int = 50_000
+    max_query_chars: int = 4_000
+
     # The project and key file `make run` prints on a fresh data dir.
     bootstrap_project: str = "default"
 

@@ -6,8 +6,9 @@ class APIError(Exception):
     http_status = 500
     default_message = "internal error"
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, retry_after: int | None = None) -> None:
         self.message = message or self.default_message
+        self.retry_after = retry_after
         super().__init__(self.message)
 
 

@@ -33,8 +33,9 @@ def ok(data: Any) -> dict[str, Any]:
 
 
 def envelope_response(error: APIError) -> JSONBytes:
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
     return JSONBytes({"code": error.code, "data": None, "message": error.message},
-                          status_code=error.http_status)
+                     status_code=error.http_status, headers=headers)
 
 
 def error_from_validation(exc: RequestValidationError) -> APIError:
@@ -66,6 +67,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONBytes:
+        if isinstance(exc.__cause__, APIError):  # raised while the body was being read
+            return envelope_response(exc.__cause__)
         error = InvalidParameter("path", f"does not exist: {exc.detail}") \
             if exc.status_code == 404 else APIError(str(exc.detail))
         if exc.status_code == 405:

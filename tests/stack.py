@@ -97,7 +97,7 @@ def running_stack(data_dir: Path, database_url: str, redis_url: str,
     settings = {"DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
                 "REDIS_URL": redis_url, "LOG_JSON": "false", "LOG_LEVEL": "WARNING",
                 "RETRIEVER_URL": "", "LLM_BASE_URL": "", "LLM_MODEL": "",
-                "OUTBOX_POLL_INTERVAL": "0.5", **env}
+                "OUTBOX_POLL_INTERVAL": "0.5", "RATE_LIMIT_PER_SECOND": "0", **env}
     for name, value in settings.items():
         patch.setenv(name, value)
     reset_runtime()

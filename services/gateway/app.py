@@ -7,8 +7,10 @@ from fastapi import FastAPI
 
 from services.gateway.memories.endpoints import router as memories_router
 from services.gateway.messages.endpoints import router as messages_router
+from shared.config import get_settings
 from shared.db.migrate import upgrade_database
 from shared.http import install_error_handlers
+from shared.limits import BodySizeLimit
 from shared.logs import configure_logging
 from shared.metrics import install_metrics
 from shared.outbox import OutboxRelay
@@ -37,6 +39,7 @@ def create_app(run_relay: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_request_bytes)
     install_metrics(app, "gateway")
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(memories_router, prefix=API_PREFIX)

@@ -5,8 +5,10 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 from services.gateway.keys.service import AuthenticatedProject, key_cache
+from shared.config import get_settings
 from shared.db.session import new_session
 from shared.errors import MissingApiKey
+from shared.limits import rate_limiter
 
 
 def authenticated_project(
@@ -16,8 +18,15 @@ def authenticated_project(
     if not authorization or not authorization.strip():
         raise MissingApiKey()
     scheme, _, key = authorization.strip().partition(" ")
-    # "Token <key>", "Bearer <key>", or the bare key.
-    return key_cache.authenticate(new_session, key.strip() or scheme)
+    if scheme.lower() in ("token", "bearer"):
+        if not key.strip():
+            raise MissingApiKey()
+    else:  # the bare key
+        key = scheme
+    project = key_cache.authenticate(new_session, key.strip())
+    settings = get_settings()
+    rate_limiter.check(project.key_id, settings.rate_limit_per_second, settings.rate_limit_burst)
+    return project
 
 
 CurrentProject = Annotated[AuthenticatedProject, Depends(authenticated_project)]

@@ -6,7 +6,7 @@ from functools import lru_cache
 from services.gateway.memories.search_client import RetrieverClient
 from shared.config import get_settings
 from shared.db.session import new_session, transaction
-from shared.errors import InvalidParameter, MemoryNotFound
+from shared.errors import InputTooLarge, InvalidParameter, MemoryNotFound
 from shared.filters import parse_filter
 from shared.memories import delete_by_ids, matching_ids, page_memories, to_item
 from shared.schemas import DeleteMemoryRequest, GetMemoryRequest, SearchMemoryRequest
@@ -48,6 +48,9 @@ def _retriever() -> RetrieverClient | None:
 
 
 def search(project_id: str, request: SearchMemoryRequest) -> dict:
+    limit = get_settings().max_query_chars
+    if limit and len(request.query) > limit:
+        raise InputTooLarge(f"query of {len(request.query)} characters; the limit is {limit}")
     client = _retriever()
     if client is not None:
         return client.search(project_id, request)

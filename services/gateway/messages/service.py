@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from services.gateway.messages import repository
 from shared.clock import now_ms
+from shared.config import get_settings
 from shared.db.models import Message, Task
 from shared.db.session import new_session, transaction
-from shared.errors import MemoryServiceUnavailable, TaskNotFound
+from shared.errors import InputTooLarge, MemoryServiceUnavailable, TaskNotFound
 from shared.queue import enqueue_extraction
 from shared.schemas import AddMessageRequest, ChatMessage
 
@@ -69,9 +70,21 @@ def _store(session: Session, project_id: str, request: AddMessageRequest,
     return task, bool(seen_in_batch)
 
 
+def check_limits(request: AddMessageRequest) -> None:
+    settings = get_settings()
+    if settings.max_messages_per_add and len(request.messages) > settings.max_messages_per_add:
+        raise InputTooLarge(f"{len(request.messages)} messages in one add; the limit is "
+                            f"{settings.max_messages_per_add}")
+    longest = max(len(m.content) for m in request.messages)
+    if settings.max_message_chars and longest > settings.max_message_chars:
+        raise InputTooLarge(f"a message of {longest} characters; the limit is "
+                            f"{settings.max_message_chars}")
+
+
 def add_messages(project_id: str, request: AddMessageRequest, kind: str = "add") -> Task:
     """Commit the messages and their job, then hand the job to the queue. The same request
     sent again returns the first one's task and writes nothing."""
+    check_limits(request)
     for attempt in range(3):
         try:
             with transaction() as session:
@@ -87,18 +100,24 @@ def add_messages(project_id: str, request: AddMessageRequest, kind: str = "add")
         except Exception as exc:
             # Committed and in the outbox: the relay sends it once the broker is back.
             log.warning("enqueue failed", extra={"task_id": task.id, "error": str(exc)})
+            _mark_undispatched(task.id)
             raise MemoryServiceUnavailable(
                 "messages saved, but the job queue is unreachable: extraction will run when it "
                 "is back; retrying this request is safe") from exc
     if not request.async_mode:
-        return wait_for_task(project_id, task.id, timeout=_sync_timeout())
+        return wait_for_task(project_id, task.id, timeout=get_settings().sync_add_timeout)
     return task
 
 
-def _sync_timeout() -> float:
-    from shared.config import get_settings
-
-    return get_settings().sync_add_timeout
+def _mark_undispatched(task_id: str) -> None:
+    """Lets the relay send the job on its next pass instead of after the re-send delay."""
+    try:
+        with transaction() as session:
+            task = session.get(Task, task_id)
+            if task is not None and task.status == "running":
+                task.dispatch_time = None
+    except Exception:
+        log.exception("could not mark job for re-send", extra={"task_id": task_id})
 
 
 def wait_for_task(project_id: str, task_id: str, timeout: float) -> Task:

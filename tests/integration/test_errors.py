@@ -1,0 +1,129 @@
+"""Every error code of API.md that the in-process stack can produce, each from a real request.
+(50004 and 50005 need a broker or a retriever that is down: tests/e2e.)"""
+
+import pytest
+
+from shared.config import get_settings
+from tests.stack import GUIDE_MESSAGES, Stack
+
+ADD = {"user_id": "u", "conversation_id": "c", "messages": GUIDE_MESSAGES}
+
+
+def expect(response, http_status: int, code: int, mentions: str = "") -> None:
+    assert response.status_code == http_status, response.text
+    body = response.json()
+    assert body["code"] == code and body["data"] is None, body
+    assert mentions in body["message"], body["message"]
+
+
+@pytest.mark.parametrize(("path", "body", "code", "mentions"), [
+    ("/add/message", {**ADD, "messages": [{"role": "robot", "content": "x"}]}, 40000,
+     "messages.0.role"),
+    ("/add/message", {**ADD, "async_mode": "maybe"}, 40000, "async_mode"),
+    ("/add/message", {**ADD, "info": {"nested": {"no": 1}}}, 40000, "info"),
+    ("/add/message", [1, 2], 40000, "body"),
+    ("/search/memory", {"user_id": "u", "query": "q", "memory_limit_number": 26}, 40000,
+     "memory_limit_number"),
+    ("/search/memory", {"user_id": "u", "query": "q", "relativity": 1.5}, 40000, "relativity"),
+    ("/search/memory", {"user_id": "u", "query": "q", "filter": {}}, 40000, "filter"),
+    ("/search/memory", {"user_id": "u", "query": "q",
+                        "filter": {"and": [{"or": [{"agent_id": "a"}]}]}}, 40000, "nested"),
+    ("/search/memory", {"user_id": "u", "query": "q", "filter": {"and": [{"color": "red"}]}},
+     40000, "unknown field"),
+    ("/get/memory", {"user_id": "u", "size": 51}, 40000, "size"),
+    ("/get/memory", {"user_id": "u", "filter": {"and": [{"tags": "x"}]}}, 40000, "tags"),
+    ("/delete/memory", {}, 40000, "exactly one"),
+    ("/delete/memory", {"user_id": "u", "memory_ids": ["m"]}, 40000, "exactly one"),
+    ("/add/message", {"conversation_id": "c", "messages": GUIDE_MESSAGES}, 40002, "user_id"),
+    ("/add/message", {**ADD, "user_id": ""}, 40002, "user_id"),
+    ("/add/message", {**ADD, "user_id": None}, 40002, "user_id"),
+    ("/add/message", {**ADD, "messages": []}, 40002, "messages"),
+    ("/add/message", {**ADD, "messages": [{"role": "user", "content": ""}]}, 40002,
+     "messages.0.content"),
+    ("/search/memory", {"user_id": "u"}, 40002, "query"),
+    ("/get/message", {"user_id": "u"}, 40002, "conversation_id"),
+    ("/get/status", {}, 40002, "task_id"),
+    ("/add/message", {**ADD, "user_id": "u" * 101}, 40010, "user_id"),
+    ("/search/memory", {"user_id": "u" * 101, "query": "q"}, 40010, "user_id"),
+    ("/add/message", {**ADD, "conversation_id": "c" * 101}, 40011, "conversation_id"),
+    ("/get/message", {"user_id": "u", "conversation_id": "c" * 101}, 40011, "conversation_id"),
+    ("/delete/memory", {"memory_ids": ["00000000-0000-0000-0000-000000000000"]}, 40307,
+     "memory_ids"),
+    ("/get/status", {"task_id": "no-such-task"}, 50131, "no-such-task"),
+])
+def test_bad_requests(stack: Stack, path: str, body: object, code: int, mentions: str) -> None:
+    expect(stack.post(path, body), 404 if code in (40307, 50131) else 400, code, mentions)
+
+
+def test_invalid_json_body(stack: Stack) -> None:
+    response = stack.client.post("/api/openmem/v1/add/message", content=b"{not json",
+                                 headers={"Authorization": f"Token {stack.key}",
+                                          "Content-Type": "application/json"})
+    expect(response, 400, 40000, "JSON")
+
+
+def test_missing_and_invalid_keys(stack: Stack) -> None:
+    expect(stack.post("/add/message", ADD, key=""), 401, 40100)
+    expect(stack.client.post("/api/openmem/v1/add/message", json=ADD,
+                             headers={"Authorization": "Token "}), 401, 40100)
+    expect(stack.post("/add/message", ADD, key="mpg-not-a-key"), 401, 40132)
+
+
+def test_revoked_key_stops_working(stack: Stack) -> None:
+    from services.gateway.keys.service import key_cache, revoke_key
+    from shared.db.session import new_session, transaction
+
+    key = stack.new_key("revocation")
+    stack.ok("/get/message", {"user_id": "u", "conversation_id": "c"}, key=key)
+    with new_session() as session:
+        from services.gateway.keys.repository import list_keys
+
+        key_id = list_keys(session, "revocation")[0].id
+    with transaction() as session:
+        revoke_key(session, key_id)
+    key_cache._entries.clear()  # what CACHE_SECONDS does on its own
+    expect(stack.post("/get/message", {"user_id": "u", "conversation_id": "c"}, key=key), 401,
+           40132)
+
+
+def test_rate_limit_answers_429_with_retry_after(stack: Stack, monkeypatch) -> None:
+    settings = get_settings()
+    monkeypatch.setattr(settings, "rate_limit_per_second", 0.5)
+    monkeypatch.setattr(settings, "rate_limit_burst", 3)
+    key = stack.new_key("rate-limited")
+    body = {"user_id": "u", "conversation_id": "c"}
+    for _ in range(3):
+        stack.ok("/get/message", body, key=key)
+    response = stack.post("/get/message", body, key=key)
+    expect(response, 429, 40300, "rate limit")
+    assert int(response.headers["Retry-After"]) >= 1
+    stack.ok("/get/message", body)  # other keys are not affected
+
+
+def test_size_limits(stack: Stack, monkeypatch) -> None:
+    settings = get_settings()
+    big = {**ADD, "messages": [{"role": "user", "content": "长" * 60_000}]}
+    expect(stack.post("/add/message", big), 413, 40305, "characters")
+    many = {**ADD, "messages": [{"role": "user", "content": "hi"}] * 501}
+    expect(stack.post("/add/message", many), 413, 40305, "501 messages")
+    expect(stack.post("/search/memory", {"user_id": "u", "query": "q" * 4001}), 413, 40305,
+           "query")
+    response = stack.client.post("/api/openmem/v1/add/message", content=b"x" * 2_000_001,
+                                 headers={"Authorization": f"Token {stack.key}",
+                                          "Content-Type": "application/json"})
+    expect(response, 413, 40305, "bytes")
+    assert settings.max_request_bytes == 2_000_000
+
+
+def test_unknown_route_and_method_keep_the_envelope(stack: Stack) -> None:
+    expect(stack.post("/no/such/route", {}), 404, 40000, "path")
+    response = stack.client.get("/api/openmem/v1/add/message")
+    assert response.status_code == 405 and response.json()["code"] == 40000
+
+
+def test_nothing_is_written_by_a_rejected_add(stack: Stack) -> None:
+    bad = {"user_id": "atomic", "conversation_id": "c",
+           "messages": [{"role": "user", "content": "fine"}, {"role": "robot", "content": "x"}]}
+    expect(stack.post("/add/message", bad), 400, 40000)
+    assert stack.ok("/get/message", {"user_id": "atomic", "conversation_id": "c"})[
+        "message_detail_list"] == []
