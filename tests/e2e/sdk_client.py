@@ -1,0 +1,36 @@
+"""Runs inside the official SDK's own environment (.venv-sdk): drives the service through
+`MemOSClient` and prints what it got back as JSON for the test to check."""
+
+import json
+import os
+import sys
+import time
+
+from memos.api.client import MemOSClient
+
+MESSAGES = json.loads(sys.argv[1])
+client = MemOSClient(api_key=os.environ["MEMOS_API_KEY"], base_url=os.environ["MEMOS_BASE_URL"])
+user, conversation = "memos_user_123", "memos_conversation_123"
+out: dict = {}
+
+added = client.add_message(messages=MESSAGES, user_id=user, conversation_id=conversation)
+out["add"] = {"success": added.success, "task_id": added.task_id, "status": added.status}
+status = client.get_task_status(added.task_id)
+deadline = time.monotonic() + 30
+while status.data.status == "running" and time.monotonic() < deadline:
+    time.sleep(0.1)
+    status = client.get_task_status(added.task_id)
+out["status"] = status.data.status
+
+found = client.search_memory(query="国庆去哪玩", user_id=user, conversation_id=conversation)
+out["search"] = [m.model_dump() for m in found.memories]
+out["messages"] = [m.model_dump() for m in
+                   client.get_message(user_id=user, conversation_id=conversation).messages]
+page = client.get_memory(user_id=user, page=1, size=10)
+out["get_memory"] = {"ids": [m.model_dump()["id"] for m in page.memories],
+                     "total": page.data.total}
+deleted = client.delete_memory(memory_ids=[out["search"][0]["id"]])
+out["delete"] = deleted.success
+after = client.get_memory(user_id=user)
+out["after_delete"] = after.data.total
+print("RESULT " + json.dumps(out, ensure_ascii=False))

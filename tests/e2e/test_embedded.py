@@ -1,0 +1,77 @@
+"""`memos serve` (what `make run` starts) as a real process: restart persistence, the queue
+being down, a retriever being down."""
+
+import subprocess
+import time
+from pathlib import Path
+
+from tests.e2e.process import MEMOS, post, run_service
+from tests.stack import GUIDE_MESSAGES
+
+CONVERSATION = {"user_id": "memos_user_123", "conversation_id": "memos_conversation_123"}
+
+
+def wait_searchable(service, key: str, query: str, timeout: float = 30) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = post(service, key, "/search/memory",
+                     {"user_id": CONVERSATION["user_id"], "query": query}).json()
+        if found["data"]["memory_detail_list"]:
+            return found["data"]["memory_detail_list"]
+        time.sleep(0.1)
+    raise AssertionError(f"nothing searchable for {query!r}:\n{service.output()[-3000:]}")
+
+
+def test_serve_prints_url_and_key_and_keeps_data_across_restarts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with run_service("serve", data) as service:
+        key = (data / "api-key").read_text().strip()
+        assert key.startswith("mpg-")
+        assert f"{service.api}" in service.output() and key in service.output()
+        added = post(service, key, "/add/message", {**CONVERSATION, "messages": GUIDE_MESSAGES})
+        assert added.json()["code"] == 0
+        before = wait_searchable(service, key, "国庆去哪玩")
+    with run_service("serve", data) as service:
+        assert (data / "api-key").read_text().strip() == key  # the same key works again
+        after = post(service, key, "/search/memory",
+                     {"user_id": CONVERSATION["user_id"], "query": "国庆去哪玩"}).json()
+        assert [m["id"] for m in after["data"]["memory_detail_list"]] == [m["id"] for m in before]
+        messages = post(service, key, "/get/message", CONVERSATION).json()
+        assert len(messages["data"]["message_detail_list"]) == 6
+        again = post(service, key, "/add/message", {**CONVERSATION, "messages": GUIDE_MESSAGES})
+        assert again.json()["data"]["task_id"] == added.json()["data"]["task_id"]
+        assert post(service, key, "/get/memory", {"user_id": CONVERSATION["user_id"]}).json()[
+            "data"]["total"] == 2
+
+
+def test_queue_down_answers_50004_and_loses_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    dead_broker = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    with run_service("serve", data, REDIS_URL=dead_broker) as service:
+        key = (data / "api-key").read_text().strip()
+        started = time.monotonic()
+        answer = post(service, key, "/add/message", {**CONVERSATION, "messages": GUIDE_MESSAGES})
+        assert time.monotonic() - started < 10, "the gateway hung on a dead broker"
+        assert answer.status_code == 503 and answer.json()["code"] == 50004
+        assert "retrying this request is safe" in answer.json()["message"]
+        stored = post(service, key, "/get/message", CONVERSATION).json()
+        assert len(stored["data"]["message_detail_list"]) == 6
+    # Back with a working queue: the outbox sends the accepted job, once.
+    with run_service("serve", data, OUTBOX_POLL_INTERVAL="0.2") as service:
+        memories = wait_searchable(service, key, "国庆去哪玩")
+        assert "全家" in memories[0]["memory_value"]
+        total = post(service, key, "/get/memory", {"user_id": CONVERSATION["user_id"]}).json()
+        assert total["data"]["total"] == 2
+
+
+def test_gateway_answers_50005_when_the_retriever_is_down(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with run_service("gateway", data, RETRIEVER_URL="http://127.0.0.1:9",
+                     REDIS_URL="redis://127.0.0.1:9/0") as gateway:
+        created = subprocess.run([MEMOS, "keys", "create", "--project", "p"], check=True,
+                                 capture_output=True, text=True,
+                                 env={"DATA_DIR": str(data), "PATH": ""}).stdout
+        key = next(line.split()[-1] for line in created.splitlines()
+                   if line.startswith("api key"))
+        answer = post(gateway, key, "/search/memory", {"user_id": "u", "query": "q"})
+        assert answer.status_code == 503 and answer.json()["code"] == 50005

@@ -1,0 +1,40 @@
+"""The official MemOS SDK (PyPI MemoryOS 2.0.33, in its own virtual environment) against
+`memos serve` running as a real process: only the base URL and the key change."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.process import run_service
+from tests.stack import GUIDE_MESSAGES
+
+ROOT = Path(__file__).resolve().parents[2]
+SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
+
+
+def test_official_sdk_round_trip(tmp_path: Path) -> None:
+    if not SDK_PYTHON.exists():
+        pytest.fail("the SDK environment is missing: `make sdk` (part of `make test`) makes it")
+    data = tmp_path / "data"
+    with run_service("serve", data) as service:
+        key = (data / "api-key").read_text().strip()
+        env = {**os.environ, "MEMOS_API_KEY": key, "MEMOS_BASE_URL": service.api}
+        done = subprocess.run(
+            [str(SDK_PYTHON), str(ROOT / "tests" / "e2e" / "sdk_client.py"),
+             json.dumps(GUIDE_MESSAGES, ensure_ascii=False)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
+        result = json.loads(lines[-1].removeprefix("RESULT "))
+
+    assert result["add"]["success"] is True and result["add"]["task_id"]
+    assert result["status"] == "completed"
+    first = result["search"][0]
+    assert "暑假" in first["memory_value"] and "全家" in first["memory_value"]
+    assert 0 <= first["relativity"] <= 1 and first["sources"]
+    assert [m["content"] for m in result["messages"]] == [m["content"] for m in GUIDE_MESSAGES]
+    assert result["get_memory"]["total"] == 2 and first["id"] in result["get_memory"]["ids"]
+    assert result["delete"] is True and result["after_delete"] == 1

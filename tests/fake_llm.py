@@ -1,0 +1,74 @@
+"""An OpenAI-compatible chat endpoint on localhost for tests: answers from a script the test
+sets, or, by default, like a sensible extraction model would."""
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from fastapi import FastAPI, Request
+
+from tests.e2e.process import free_port
+
+LINE = re.compile(r"^\[(\d+)\] (user|assistant)(?: \([^)]*\))?: (.*)$")
+
+
+def default_extraction(dialogue: str) -> str:
+    """One memory per user line, written the way the prompt asks."""
+    memories = []
+    for line in dialogue.splitlines():
+        match = LINE.match(line)
+        if match and match.group(2) == "user":
+            text = match.group(3)
+            memories.append({"key": text[:10], "value": f"用户提到：{text}", "speaker": "user",
+                             "tags": ["llm"], "memory_time": None, "confidence": 0.95,
+                             "sources": [int(match.group(1))]})
+    return json.dumps({"memories": memories}, ensure_ascii=False)
+
+
+class FakeLLM:
+    def __init__(self) -> None:
+        self.replies: deque[str] = deque()
+        self.requests: list[dict] = []
+        self.app = FastAPI()
+
+        @self.app.post("/v1/chat/completions")
+        async def completions(request: Request) -> dict:
+            body = await request.json()
+            self.requests.append(body)
+            if self.replies:
+                content = self.replies.popleft()
+            elif body.get("response_format", {}).get("type") == "json_object":
+                content = default_extraction(body["messages"][-1]["content"])
+            else:
+                content = "LLM-WRITTEN PROMPT: " + body["messages"][-1]["content"][-40:]
+            return {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+                    "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+    @property
+    def extraction_requests(self) -> list[dict]:
+        return [r for r in self.requests if r.get("response_format")]
+
+
+@contextmanager
+def fake_llm_server() -> Iterator[tuple[FakeLLM, str]]:
+    fake = FakeLLM()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield fake, f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
