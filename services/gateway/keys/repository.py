@@ -18,6 +18,3 @@ def list_keys(session: Session, project_id: str | None) -> list[ApiKey]:
         query = query.where(ApiKey.project_id == project_id)
     return list(session.scalars(query))
 
-
-def find_keys_by_prefix(session: Session, prefix: str) -> list[ApiKey]:
-    return list(session.scalars(select(ApiKey).where(ApiKey.prefix.startswith(prefix))))

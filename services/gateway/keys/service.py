@@ -43,8 +43,12 @@ def create_key(session: Session, project_id: str, name: str | None = None) -> tu
 
 
 def revoke_key(session: Session, key_id_or_prefix: str) -> list[ApiKey]:
-    rows = [r for r in repository.list_keys(session, None) if r.id == key_id_or_prefix]
-    rows = rows or repository.find_keys_by_prefix(session, key_id_or_prefix)
+    """By key id, a unique start of it, or a unique start of the key itself."""
+    keys = repository.list_keys(session, None)
+    rows = [r for r in keys if r.id == key_id_or_prefix] or [
+        r for r in keys
+        if r.id.startswith(key_id_or_prefix) or key_id_or_prefix.startswith(r.prefix)
+        or r.prefix.startswith(key_id_or_prefix)]
     if len(rows) != 1:
         raise LookupError(f"{len(rows)} keys match {key_id_or_prefix!r}: give the full key id")
     rows[0].revoke_time = rows[0].revoke_time or now_ms()
