@@ -5,6 +5,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.e2e.process import MEMOS, post, run_service
 from tests.stack import GUIDE_MESSAGES
 
@@ -75,3 +77,27 @@ def test_gateway_answers_50005_when_the_retriever_is_down(tmp_path: Path) -> Non
                    if line.startswith("api key"))
         answer = post(gateway, key, "/search/memory", {"user_id": "u", "query": "q"})
         assert answer.status_code == 503 and answer.json()["code"] == 50005
+
+
+def test_gateway_forwards_search_to_a_retriever_process(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with run_service("serve", data) as service:
+        key = (data / "api-key").read_text().strip()
+        post(service, key, "/add/message", {**CONVERSATION, "messages": GUIDE_MESSAGES})
+        direct = wait_searchable(service, key, "国庆去哪玩")
+    # The store now belongs to the retriever process; the gateway only forwards.
+    token = {"INTERNAL_TOKEN": "e2e-secret"}
+    with run_service("retriever", data, **token) as retriever, run_service(
+            "gateway", data, RETRIEVER_URL=retriever.base, REDIS_URL="redis://127.0.0.1:9/0",
+            **token) as gateway:
+        forwarded = post(gateway, key, "/search/memory", {
+            "user_id": CONVERSATION["user_id"], "query": "国庆去哪玩",
+            "return_instruction": True}).json()["data"]
+        assert [m["id"] for m in forwarded["memory_detail_list"]] == [m["id"] for m in direct]
+        assert forwarded["instruction"].startswith("任务：回答用户“国庆去哪玩”")
+        bad_filter = post(gateway, key, "/search/memory", {
+            "user_id": "u", "query": "q", "filter": {"and": []}})
+        assert bad_filter.status_code == 400 and bad_filter.json()["code"] == 40000
+        stranger = httpx.post(retriever.base + "/internal/search", json={
+            "project_id": "default", "request": {"user_id": "memos_user_123", "query": "q"}})
+        assert stranger.status_code == 401 and stranger.json()["code"] == 40132
