@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run everything in one process (embedded default)")
     sub.add_parser("gateway", help="run the gateway HTTP service")
     sub.add_parser("retriever", help="run the retriever HTTP service")
-    worker = sub.add_parser("worker", help="run an extractor worker")
-    worker.add_argument("celery_args", nargs=argparse.REMAINDER)
+    sub.add_parser("worker", help="run an extractor worker; other options go to Celery")
     sub.add_parser("migrate", help="apply the SQL migrations")
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -87,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd = jobs_sub.add_parser("replay")
     replay_cmd.add_argument("task_id", nargs="?")
     replay_cmd.add_argument("--all", action="store_true")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "worker":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
     if args.command == "serve":
         from services.embedded import serve
@@ -97,9 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("gateway", "retriever"):
         return _run_http(args.command)
     if args.command == "worker":
+        from shared.config import get_settings
+
+        if not get_settings().qdrant_url:
+            parser.error("a worker process needs QDRANT_URL (a Qdrant server): Qdrant local "
+                         "mode allows one process, so the embedded mode runs its worker inside "
+                         "`memos serve`")
         from services.extractor.tasks import celery_app
 
-        celery_app.worker_main(["worker", "--loglevel=INFO", *args.celery_args])
+        celery_app.worker_main(["worker", "--loglevel=INFO", *extra])
         return 0
     if args.command == "migrate":
         from shared.db.migrate import upgrade_database

