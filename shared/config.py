@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     embedding_model: str = "text-embedding-3-small"
     embedding_api_key: str | None = None
     embedding_dim: int = 1536
-    embedding_threads: int = 0  # 0: one per CPU core
+    # Threads per local model. One by default: e5's OpenMP threads spin after each call and,
+    # on a 2-core machine, starve the rest of the request (README, "Embeddings").
+    embedding_threads: int = 1
 
     # LLM extraction and instructions: empty base URL means the rule-based extractor.
     llm_base_url: str | None = None

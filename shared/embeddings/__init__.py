@@ -1,6 +1,5 @@
 """The embedder is chosen by EMBEDDER; adding a provider is one new module here."""
 
-import os
 import threading
 
 from shared.config import get_settings
@@ -12,7 +11,7 @@ _embedders: dict[tuple, Embedder] = {}
 
 def _build() -> Embedder:
     settings = get_settings()
-    threads = settings.embedding_threads or os.cpu_count() or 1
+    threads = settings.embedding_threads or 1
     if settings.embedder == "e5":
         from shared.embeddings.e5 import E5Embedder
 
