@@ -125,7 +125,7 @@ def serve() -> None:
     from services.gateway.app import create_app
     from shared.db.migrate import upgrade_database
     from shared.logs import configure_logging
-    from shared.vector_store import get_memory_index
+    from shared.vector_store import close_memory_index
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -149,6 +149,6 @@ def serve() -> None:
                     access_log=False)
     finally:
         worker.stop()
-        get_memory_index().close()
+        close_memory_index()
         if broker:
             broker.stop()

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     qdrant_url: str = ""
     qdrant_api_key: str | None = None
     qdrant_collection: str = "memories"
+    # Without QDRANT_URL: "edge" (Qdrant's engine in-process, fast) or "qdrant-local"
+    # (qdrant-client's local mode, the same client code path as a server).
+    vector_store: str = "edge"
     # Search: empty means the gateway runs the retriever in-process.
     retriever_url: str = ""
     retriever_timeout: float = 10.0

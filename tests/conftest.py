@@ -20,9 +20,13 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def stack(request, tmp_path_factory, redis_url) -> Iterator[Stack]:
-    """The service on the embedded SQLite and on PostgreSQL, each with a real Celery worker on
-    a real Redis and Qdrant local mode."""
+    """The service with a real Celery worker on a real Redis, twice: as embedded (SQLite,
+    Qdrant's engine in-process) and as distributed (PostgreSQL, qdrant-client: the code path
+    of a Qdrant server, through its local mode)."""
     data_dir = tmp_path_factory.mktemp(f"stack-{request.param}")
-    database_url = "" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    with running_stack(data_dir, database_url, redis_url) as running:
+    if request.param == "sqlite":
+        database_url, vector_store = "", "edge"
+    else:
+        database_url, vector_store = request.getfixturevalue("postgres_url"), "qdrant-local"
+    with running_stack(data_dir, database_url, redis_url, VECTOR_STORE=vector_store) as running:
         yield running

@@ -36,9 +36,7 @@ def reset_runtime() -> None:
         session.get_engine().dispose()
     session.get_engine.cache_clear()
     session._session_factory.cache_clear()
-    if vector_store._index is not None:
-        vector_store._index.close()
-        vector_store._index = None
+    vector_store.close_memory_index()
     memories_service._retriever.cache_clear()
     get_llm.cache_clear()
     key_cache._entries.clear()

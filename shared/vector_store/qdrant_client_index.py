@@ -1,69 +1,35 @@
-"""The memory index in Qdrant: a server at QDRANT_URL, or local mode on disk (embedded).
-
-Only what search filters on lives in the payload; the memory itself is read from SQL.
-"""
+"""The index on a Qdrant server (QDRANT_URL) through qdrant-client; without a URL, the same
+client's local mode on disk (one opener per folder, slow past ~20k points: see README)."""
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
 
 from shared.config import Settings
 from shared.filters import MemoryFilter
+from shared.vector_store.base import (
+    DENSE,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    FilterDialect,
+    Hit,
+    IndexedMemory,
+    to_hit,
+)
 
-DENSE = "dense"
-KEYWORD_FIELDS = ("project_id", "user_id", "conversation_id", "status", "memory_type",
-                  "agent_id", "app_id", "tags")
-INTEGER_FIELDS = ("create_time", "update_time")
-
-
-@dataclass(frozen=True)
-class IndexedMemory:
-    id: str
-    vector: np.ndarray
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Hit:
-    id: str
-    score: float
-    conversation_id: str
-    confidence: float
+DIALECT = FilterDialect(filter=models.Filter, field=models.FieldCondition,
+                        match=lambda value: models.MatchValue(value=value), range=models.Range)
 
 
-def _condition_to_qdrant(cond) -> models.FieldCondition:
-    if cond.op in ("gt", "gte", "lt", "lte"):
-        return models.FieldCondition(key=cond.field, range=models.Range(**{cond.op: cond.value}))
-    if isinstance(cond.value, float):
-        return models.FieldCondition(key=cond.field,
-                                     range=models.Range(gte=cond.value, lte=cond.value))
-    return models.FieldCondition(key=cond.field, match=models.MatchValue(value=cond.value))
-
-
-def to_qdrant_filter(project_id: str, user_id: str, flt: MemoryFilter | None) -> models.Filter:
-    must: list[Any] = [
-        models.FieldCondition(key="project_id", match=models.MatchValue(value=project_id)),
-        models.FieldCondition(key="user_id", match=models.MatchValue(value=user_id)),
-        models.FieldCondition(key="status", match=models.MatchValue(value="activated")),
-    ]
-    if flt is not None:
-        conditions = [_condition_to_qdrant(c) for c in flt.conditions]
-        must.append(models.Filter(must=conditions) if flt.mode == "and"
-                    else models.Filter(should=conditions))
-    return models.Filter(must=must)
-
-
-class MemoryIndex:
+class QdrantClientIndex:
     def __init__(self, settings: Settings, dim: int) -> None:
         self.collection = settings.qdrant_collection
         self.local = not settings.qdrant_url
         if self.local:
-            path = settings.data_dir / "qdrant"
+            path = settings.data_dir / "qdrant-local"
             path.mkdir(parents=True, exist_ok=True)
             self._client = QdrantClient(path=str(path))
         else:
@@ -122,35 +88,11 @@ class MemoryIndex:
         with self._guard():
             result = self._client.query_points(
                 self.collection, query=vector.tolist(), using=DENSE,
-                query_filter=to_qdrant_filter(project_id, user_id, flt), limit=limit,
+                query_filter=DIALECT.search_filter(project_id, user_id, flt), limit=limit,
                 with_payload=["conversation_id", "confidence"],
             )
-        return [Hit(str(p.id), float(p.score), p.payload["conversation_id"],
-                    float(p.payload.get("confidence", 0.0))) for p in result.points]
-
-    def count(self, project_id: str, user_id: str) -> int:
-        with self._guard():
-            return self._client.count(
-                self.collection, count_filter=to_qdrant_filter(project_id, user_id, None)
-            ).count
+        return [to_hit(p.id, p.score, p.payload) for p in result.points]
 
     def close(self) -> None:
         with self._guard():
             self._client.close()
-
-
-_index: MemoryIndex | None = None
-_index_lock = threading.Lock()
-
-
-def get_memory_index() -> MemoryIndex:
-    """One index per process: local mode allows a single opener of its folder."""
-    global _index
-    if _index is None:
-        with _index_lock:
-            if _index is None:
-                from shared.config import get_settings
-                from shared.embeddings import get_embedder
-
-                _index = MemoryIndex(get_settings(), get_embedder().dim)
-    return _index

@@ -1,0 +1,47 @@
+"""The memory index, chosen by configuration: a Qdrant server when QDRANT_URL is set,
+else Qdrant's engine in-process (VECTOR_STORE=edge, the embedded default) or qdrant-client's
+local mode (VECTOR_STORE=qdrant-local). Adding a backend is one new module here."""
+
+import threading
+
+from shared.vector_store.base import Hit, IndexedMemory, MemoryIndex
+
+__all__ = ["Hit", "IndexedMemory", "MemoryIndex", "get_memory_index", "close_memory_index"]
+
+_index: MemoryIndex | None = None
+_lock = threading.Lock()
+
+
+def _build() -> MemoryIndex:
+    from shared.config import get_settings
+    from shared.embeddings import get_embedder
+
+    settings = get_settings()
+    dim = get_embedder().dim
+    if settings.qdrant_url or settings.vector_store == "qdrant-local":
+        from shared.vector_store.qdrant_client_index import QdrantClientIndex
+
+        return QdrantClientIndex(settings, dim)
+    if settings.vector_store == "edge":
+        from shared.vector_store.edge import EdgeIndex
+
+        return EdgeIndex(settings.data_dir / "qdrant-edge" / settings.qdrant_collection, dim)
+    raise ValueError(f"VECTOR_STORE={settings.vector_store!r}: choose edge or qdrant-local")
+
+
+def get_memory_index() -> MemoryIndex:
+    """One index per process: the in-process engines allow a single opener of their folder."""
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                _index = _build()
+    return _index
+
+
+def close_memory_index() -> None:
+    global _index
+    with _lock:
+        if _index is not None:
+            _index.close()
+            _index = None
