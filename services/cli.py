@@ -100,10 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         from shared.config import get_settings
 
-        if not get_settings().qdrant_url:
-            parser.error("a worker process needs QDRANT_URL (a Qdrant server): Qdrant local "
-                         "mode allows one process, so the embedded mode runs its worker inside "
-                         "`memos serve`")
+        settings = get_settings()
+        if not settings.qdrant_url and settings.vector_store != "remote":
+            parser.error("a worker process needs a shared index: QDRANT_URL (a Qdrant server) "
+                         "or VECTOR_STORE=remote with INDEX_URL (a retriever that owns one); "
+                         "the embedded mode runs its worker inside `memos serve`")
         from services.extractor.tasks import celery_app
 
         celery_app.worker_main(["worker", "--loglevel=INFO", *extra])

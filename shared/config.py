@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     # Without QDRANT_URL: "edge" (Qdrant's engine in-process, fast) or "qdrant-local"
     # (qdrant-client's local mode, the same client code path as a server).
     vector_store: str = "edge"
+    # With VECTOR_STORE=remote: the retriever that owns the index (default RETRIEVER_URL).
+    index_url: str = ""
     # Search: empty means the gateway runs the retriever in-process.
     retriever_url: str = ""
     retriever_timeout: float = 10.0
@@ -55,6 +57,7 @@ class Settings(BaseSettings):
 
     # Extraction jobs.
     worker_concurrency: int = 2  # threads of the in-process worker in embedded mode
+    worker_metrics_port: int = 9100  # a worker process's /metrics; 0 turns it off
     job_max_attempts: int = 5
     outbox_redrive_after: float = 60.0  # seconds before an unfinished job is sent again
     outbox_poll_interval: float = 2.0

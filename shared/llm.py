@@ -7,6 +7,7 @@ from functools import lru_cache
 from openai import OpenAI
 
 from shared.config import get_settings
+from shared.metrics import LLM_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +21,18 @@ def get_llm() -> OpenAI | None:
                   timeout=settings.llm_timeout, max_retries=2)
 
 
-def chat(messages: list[dict[str, str]], json_output: bool = False,
+def chat(messages: list[dict[str, str]], purpose: str, json_output: bool = False,
          temperature: float = 0.0) -> str:
     client = get_llm()
     if client is None:
         raise RuntimeError("no LLM configured (set LLM_BASE_URL and LLM_MODEL)")
     extra = {"response_format": {"type": "json_object"}} if json_output else {}
     started = time.perf_counter()
-    response = client.chat.completions.create(
-        model=get_settings().llm_model, messages=messages, temperature=temperature, **extra)
-    log.debug("llm call", extra={"seconds": round(time.perf_counter() - started, 3)})
+    outcome = "error"
+    try:
+        response = client.chat.completions.create(
+            model=get_settings().llm_model, messages=messages, temperature=temperature, **extra)
+        outcome = "ok"
+    finally:
+        LLM_SECONDS.labels(purpose, outcome).observe(time.perf_counter() - started)
     return response.choices[0].message.content or ""

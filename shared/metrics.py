@@ -1,42 +1,131 @@
-"""Prometheus metrics: request counts and latency per route and code, at /metrics."""
+"""Prometheus metrics of every process, at /metrics.
 
+Counters and histograms are multiprocess-safe: with PROMETHEUS_MULTIPROC_DIR set (Celery's
+prefork children), every process writes its samples there and the collector sums them.
+State that is cheaper to read than to track (queue depth, pending jobs, memories per
+project) is read at scrape time by the gateway."""
+
+import logging
 import os
+import threading
 import time
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+FAST = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+SLOW = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 
 REQUESTS = Counter("memos_http_requests_total", "HTTP requests", ["service", "route", "code"])
 LATENCY = Histogram("memos_http_request_seconds", "HTTP request latency", ["service", "route"],
-                    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+                    buckets=FAST)
+JOBS = Counter("memos_jobs_total", "Extraction jobs by outcome", ["outcome"])
+JOB_SECONDS = Histogram("memos_job_seconds", "Time a worker spends on one extraction job",
+                        buckets=SLOW)
+LAG = Histogram("memos_add_to_searchable_seconds",
+                "From add/message accepted to its memories searchable", buckets=SLOW)
+MEMORIES_WRITTEN = Counter("memos_memories_written_total", "Memories written by jobs",
+                           ["project"])
+EMBEDDING_SECONDS = Histogram("memos_embedding_seconds", "Embedding latency per call",
+                              ["kind"], buckets=FAST)
+LLM_SECONDS = Histogram("memos_llm_seconds", "LLM call latency", ["purpose", "outcome"],
+                        buckets=SLOW)
 
 
-def metrics_payload() -> bytes:
+def registry_for_scrape() -> CollectorRegistry:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest()
+        return registry
+    return REGISTRY
 
 
-def install_metrics(app: FastAPI, service: str) -> None:
+class ServiceState:
+    """Gauges read from the queue and the database, at most every `ttl` seconds."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._read_at = 0.0
+        self._families: list[GaugeMetricFamily] = []
+
+    def _read(self) -> list[GaugeMetricFamily]:
+        from sqlalchemy import func, select
+
+        from shared.db.models import Memory, Task
+        from shared.db.session import new_session
+        from shared.queue import queue_depth
+
+        families = []
+        depth = GaugeMetricFamily("memos_queue_depth", "Extraction jobs waiting in the broker")
+        try:
+            depth.add_metric([], queue_depth())
+            families.append(depth)
+        except Exception as exc:  # the broker being down must not break the scrape
+            log.warning("queue depth unavailable", extra={"error": str(exc)})
+        with new_session() as session:
+            pending = session.scalar(select(func.count()).select_from(Task)
+                                     .where(Task.status == "running")) or 0
+            failed = session.scalar(select(func.count()).select_from(Task)
+                                    .where(Task.status == "failed")) or 0
+            per_project = session.execute(
+                select(Memory.project_id, func.count()).where(Memory.status == "activated")
+                .group_by(Memory.project_id)).all()
+        families.append(GaugeMetricFamily("memos_jobs_pending",
+                                          "Accepted jobs not finished yet (the outbox)",
+                                          value=pending))
+        families.append(GaugeMetricFamily("memos_jobs_dead_letter",
+                                          "Failed jobs waiting for a replay", value=failed))
+        memories = GaugeMetricFamily("memos_memories", "Activated memories per project",
+                                     labels=["project"])
+        for project, count in per_project:
+            memories.add_metric([project], count)
+        families.append(memories)
+        return families
+
+    def collect(self):
+        with self._lock:
+            if time.monotonic() - self._read_at > self._ttl:
+                try:
+                    self._families = self._read()
+                except Exception as exc:
+                    log.warning("service state unavailable", extra={"error": str(exc)})
+                self._read_at = time.monotonic()
+            yield from self._families
+
+
+def install_metrics(app: FastAPI, service: str, state: ServiceState | None = None) -> None:
     @app.middleware("http")
     async def _measure(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        LATENCY.labels(service, path).observe(time.perf_counter() - started)
-        REQUESTS.labels(service, path, str(response.status_code)).inc()
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        LATENCY.labels(service, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(service, route, str(response.status_code)).inc()
         return response
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(metrics_payload(), media_type=CONTENT_TYPE_LATEST)
+        payload = generate_latest(registry_for_scrape())
+        if state is not None:
+            extra = CollectorRegistry(auto_describe=False)
+            extra.register(state)
+            payload += generate_latest(extra)
+        return Response(payload, media_type=CONTENT_TYPE_LATEST)
+
+
+def start_worker_metrics_server(port: int) -> None:
+    """The worker's /metrics, served by its main process for all of its pool's children."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, registry=registry_for_scrape())

@@ -42,5 +42,12 @@ def configure_celery() -> Celery:
     return celery_app
 
 
+def queue_depth() -> int:
+    """Jobs waiting in the broker's queue (not yet taken by a worker)."""
+    app = configure_celery()
+    with app.connection_for_read() as connection:
+        return int(connection.default_channel.client.llen(app.conf.task_default_queue))
+
+
 def enqueue_extraction(task_id: str) -> None:
     configure_celery().send_task(EXTRACT_TASK, args=[task_id], task_id=task_id)

@@ -92,7 +92,7 @@ def extract_by_llm(turns: list[Turn]) -> list[ExtractedMemory]:
     attempts = get_settings().llm_max_retries + 1
     for attempt in range(attempts):
         try:
-            raw = chat(messages, json_output=True)
+            raw = chat(messages, purpose="extraction", json_output=True)
         except Exception as exc:
             log.warning("llm extraction call failed", extra={"error": str(exc)})
             break

@@ -17,6 +17,7 @@ from shared.db.models import Memory, MemorySource, MemoryTag, Task
 from shared.db.session import transaction
 from shared.embeddings import get_embedder
 from shared.memories import delete_by_ids
+from shared.metrics import LAG, MEMORIES_WRITTEN
 from shared.vector_store import IndexedMemory, get_memory_index
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,12 @@ def _payload(memory: Memory) -> dict:
     }
 
 
-def run_extraction(task_id: str) -> None:
+def run_extraction(task_id: str) -> bool:
+    """Returns whether this run wrote the job's memories (False: done before, or unknown)."""
     with transaction() as session:
         task = repository.lock_task(session, task_id)
         if task is None or task.status != "running":
-            return  # already done by an earlier delivery, or unknown
+            return False
         task.attempts += 1
         turns = [Turn(m.id, m.role, m.content, m.chat_time)
                  for m in repository.task_messages(session, task_id)]
@@ -84,7 +86,7 @@ def run_extraction(task_id: str) -> None:
     with transaction() as session:
         task = repository.lock_task(session, task_id)
         if task is None or task.status != "running":
-            return
+            return False
         rows = _rows(task, extracted, now)
         vectors = (get_embedder().embed_passages([f"{m.memory_key}\n{m.memory_value}"
                                                   for m in rows]) if rows else [])
@@ -98,8 +100,11 @@ def run_extraction(task_id: str) -> None:
                                                                              strict=True)])
         stale = sorted(set(old_ids) - {m.id for m in rows})
     index.delete(stale)
+    MEMORIES_WRITTEN.labels(task.project_id).inc(len(rows))
+    LAG.observe(max(0.0, (now_ms() - task.create_time) / 1000))
     log.info("extracted", extra={"task_id": task_id, "memories": len(rows),
                                  "messages": len(turns)})
+    return True
 
 
 def mark_failed(task_id: str, error: str) -> None:

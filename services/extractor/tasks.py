@@ -2,13 +2,23 @@
 
 Run a worker with `memos worker` or `celery -A services.extractor.tasks worker`."""
 
-from celery.signals import worker_process_init
+import os
+
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 
 from services.extractor import service
 from shared.config import get_settings
+from shared.metrics import JOB_SECONDS, JOBS, start_worker_metrics_server
 from shared.queue import EXTRACT_TASK, celery_app, configure_celery
 
 app = configure_celery()
+
+
+@worker_init.connect
+def _serve_metrics(**_) -> None:
+    port = get_settings().worker_metrics_port
+    if port:
+        start_worker_metrics_server(port)
 
 
 @worker_process_init.connect
@@ -17,12 +27,24 @@ def _warm_up(**_) -> None:
     service.warm_up()
 
 
+@worker_process_shutdown.connect
+def _forget_child_metrics(pid=None, **_) -> None:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
+
+
 @celery_app.task(name=EXTRACT_TASK, bind=True, acks_late=True)
 def extract_memories(self, task_id: str) -> None:
     try:
-        service.run_extraction(task_id)
+        with JOB_SECONDS.time():
+            wrote = service.run_extraction(task_id)
+        JOBS.labels("completed" if wrote else "duplicate").inc()
     except Exception as exc:
         if self.request.retries + 1 >= get_settings().job_max_attempts:
             service.mark_failed(task_id, f"{type(exc).__name__}: {exc}")
+            JOBS.labels("failed").inc()
             return
+        JOBS.labels("retried").inc()
         raise self.retry(exc=exc, countdown=min(60, 2 ** self.request.retries)) from exc

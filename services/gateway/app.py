@@ -12,7 +12,7 @@ from shared.db.migrate import upgrade_database
 from shared.http import install_error_handlers
 from shared.limits import BodySizeLimit
 from shared.logs import configure_logging
-from shared.metrics import install_metrics
+from shared.metrics import ServiceState, install_metrics
 from shared.outbox import OutboxRelay
 
 API_PREFIX = "/api/openmem/v1"
@@ -40,7 +40,7 @@ def create_app(run_relay: bool = True) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_request_bytes)
-    install_metrics(app, "gateway")
+    install_metrics(app, "gateway", ServiceState())
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(memories_router, prefix=API_PREFIX)
 

@@ -1,8 +1,11 @@
 """The retriever as its own process: search for gateways, behind a shared token."""
 
-from typing import Annotated
+import secrets
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Header
+import numpy as np
+from fastapi import APIRouter, Depends, FastAPI, Header
+from pydantic import BaseModel
 
 from services.retriever.service import search_memories
 from shared.config import get_settings
@@ -11,21 +14,53 @@ from shared.http import install_error_handlers, ok
 from shared.logs import configure_logging
 from shared.metrics import install_metrics
 from shared.schemas import SearchQuery
+from shared.vector_store import IndexedMemory, get_memory_index
+
+
+class IndexItem(BaseModel):
+    id: str
+    vector: list[float]
+    payload: dict[str, Any]
+
+
+class IndexUpsert(BaseModel):
+    items: list[IndexItem]
+
+
+class IndexDelete(BaseModel):
+    ids: list[str]
+
+
+def internal_caller(x_internal_token: Annotated[str | None, Header()] = None) -> None:
+    if not secrets.compare_digest(x_internal_token or "", get_settings().internal_token):
+        raise InvalidApiKey("invalid internal token")
 
 
 def create_app() -> FastAPI:
     configure_logging()
-    app = FastAPI(title="memory retriever",
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(title="memory retriever", docs_url=None, redoc_url=None)
     install_error_handlers(app)
     install_metrics(app, "retriever")
+    internal = APIRouter(prefix="/internal", dependencies=[Depends(internal_caller)])
 
-    @app.post("/internal/search")
-    def search(body: SearchQuery,
-               x_internal_token: Annotated[str | None, Header()] = None) -> dict:
-        if x_internal_token != get_settings().internal_token:
-            raise InvalidApiKey("invalid internal token")
+    @internal.post("/search")
+    def search(body: SearchQuery) -> dict:
         return ok(search_memories(body.project_id, body.request))
+
+    @internal.post("/index/upsert")
+    def index_upsert(body: IndexUpsert) -> dict:
+        """Workers without a Qdrant server of their own write through this process."""
+        get_memory_index().upsert([
+            IndexedMemory(i.id, np.asarray(i.vector, dtype=np.float32), i.payload)
+            for i in body.items])
+        return ok({"upserted": len(body.items)})
+
+    @internal.post("/index/delete")
+    def index_delete(body: IndexDelete) -> dict:
+        get_memory_index().delete(body.ids)
+        return ok({"deleted": len(body.ids)})
+
+    app.include_router(internal)
 
     @app.get("/health")
     def health() -> dict:

