@@ -1,6 +1,7 @@
 """An OpenAI-compatible chat endpoint on localhost for tests: answers from a script the test
 sets, or, by default, like a sensible extraction model would."""
 
+import asyncio
 import json
 import re
 import threading
@@ -34,12 +35,15 @@ class FakeLLM:
     def __init__(self) -> None:
         self.replies: deque[str] = deque()
         self.requests: list[dict] = []
+        self.delay = 0.0  # seconds each extraction answer takes
         self.app = FastAPI()
 
         @self.app.post("/v1/chat/completions")
         async def completions(request: Request) -> dict:
             body = await request.json()
             self.requests.append(body)
+            if body.get("response_format") and self.delay:
+                await asyncio.sleep(self.delay)
             if self.replies:
                 content = self.replies.popleft()
             elif body.get("response_format", {}).get("type") == "json_object":

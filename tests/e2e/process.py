@@ -37,26 +37,30 @@ class Service:
 
 
 @contextmanager
-def run_service(command: str, data_dir: Path, timeout: float = 90, **env: str) -> Iterator[Service]:
+def run_service(command: str, data_dir: Path, timeout: float = 90, args: tuple[str, ...] = (),
+                **env: str) -> Iterator[Service]:
+    """`memos <command>`; up once its /health answers (a worker: its /metrics port)."""
     port = free_port()
     environment = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port),
-                   "HOST": "127.0.0.1", "LOG_LEVEL": "INFO", **env}
+                   "HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "WORKER_METRICS_PORT": str(port),
+                   **env}
     for unset in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL", "RETRIEVER_URL", "LLM_BASE_URL"):
         if unset not in env:
             environment.pop(unset, None)
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"{command}-{port}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([MEMOS, command], env=environment, stdout=out,
+        process = subprocess.Popen([MEMOS, command, *args], env=environment, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     service = Service(f"http://127.0.0.1:{port}", process, log)
+    ready = service.base + ("/metrics" if command == "worker" else "/health")
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
                 raise AssertionError(f"`memos {command}` exited:\n{service.output()[-3000:]}")
             try:
-                if httpx.get(service.base + "/health", timeout=1).status_code == 200:
+                if httpx.get(ready, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -65,13 +69,19 @@ def run_service(command: str, data_dir: Path, timeout: float = 90, **env: str) -
             time.sleep(0.1)
         yield service
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop(service)
+
+
+def stop(service: Service, sig: int = signal.SIGTERM) -> None:
+    """Signals the whole process group (a worker's pool children too) and waits."""
+    process = service.process
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def post(service: Service, key: str, path: str, body: dict) -> httpx.Response:

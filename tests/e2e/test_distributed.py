@@ -1,0 +1,182 @@
+"""The distributed mode on this machine's PostgreSQL and a real redis-server: gateway,
+retriever and extractor workers as separate processes. Nothing lost, nothing twice, at scale
+and through failures."""
+
+import json
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.extractor.rules import extract_by_rules
+from services.extractor.schemas import Turn
+from tests.e2e.cluster import Cluster, running_cluster, scrape
+from tests.e2e.process import post, stop
+from tests.fake_llm import fake_llm_server
+from tests.services import postgres_server
+
+ROOT = Path(__file__).resolve().parents[2]
+CITIES = ["杭州", "成都", "西安", "厦门", "青岛", "Lisbon", "Kyoto", "Oslo", "Austin", "Cusco"]
+PETS = ["猫", "狗", "兔子", "鹦鹉", "仓鼠", "turtle", "hamster", "parrot", "goldfish", "dog"]
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+def conversation(i: int) -> list[dict]:
+    city, pet = CITIES[i % len(CITIES)], PETS[(i * 7) % len(PETS)]
+    if i % 2:
+        return [{"role": "user", "content": f"I live in {city} and I have a {pet} named "
+                                            f"Buddy{i}."},
+                {"role": "assistant", "content": f"{city} sounds lovely, Buddy{i} is a great "
+                                                 "name."},
+                {"role": "user", "content": f"My favourite hobby is painting number {i}."}]
+    return [{"role": "user", "content": f"我住在{city}，养了一只{pet}，名字叫小{i}号。"},
+            {"role": "assistant", "content": f"{city}很美，小{i}号这个名字很可爱。"},
+            {"role": "user", "content": f"我每个周末都去第{i}号公园跑步。"}]
+
+
+def expected_memories(messages: list[dict]) -> int:
+    return len(extract_by_rules([Turn(str(n), m["role"], m["content"], None)
+                                 for n, m in enumerate(messages)]))
+
+
+def add_with_retry(cluster: Cluster, project: str, body: dict, codes: list[int]) -> dict:
+    """What a client (and the official SDK) does: retry until the add is accepted."""
+    for _ in range(200):
+        try:
+            answer = post(cluster.gateway, cluster.key(project), "/add/message", body).json()
+        except httpx.HTTPError:
+            answer = {"code": -1}
+        codes.append(answer["code"])
+        if answer["code"] == 0:
+            return answer["data"]
+        time.sleep(0.1)
+    raise AssertionError(f"add never accepted: {codes[-5:]}")
+
+
+def check_exactly_once(cluster: Cluster, project: str, user: str, messages: list[dict]) -> None:
+    page = cluster.call(project, "/get/memory", {"user_id": user, "size": 50})
+    assert page["total"] == expected_memories(messages), (user, page["total"])
+    query = messages[0]["content"]
+    hits = cluster.call(project, "/search/memory", {"user_id": user, "query": query})[
+        "memory_detail_list"]
+    assert any(query in [s["content"] for s in hit["sources"]] for hit in hits[:2]), hits
+
+
+def test_two_workers_extract_200_conversations_of_4_projects_once(tmp_path, database) -> None:
+    with running_cluster(tmp_path, database, workers=2) as cluster:
+        projects = [f"project-{n}" for n in range(4)]
+        work = [(projects[i % 4], f"user-{i}", f"conv-{i}", conversation(i)) for i in range(200)]
+
+        def add(item):
+            project, user, conv, messages = item
+            return cluster.call(project, "/add/message", {
+                "user_id": user, "conversation_id": conv, "messages": messages})["task_id"]
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(16) as pool:
+            task_ids = list(pool.map(add, work))
+        for project in projects:
+            cluster.wait_done(project, [t for t, w in zip(task_ids, work, strict=True)
+                                        if w[0] == project])
+        elapsed = time.monotonic() - started
+        for project, user, _, messages in work:
+            check_exactly_once(cluster, project, user, messages)
+        # A project sees only its own users.
+        assert cluster.call(projects[1], "/get/memory", {"user_id": "user-0"})["total"] == 0
+
+        completed = [_sum(scrape(w.base), 'memos_jobs_total{outcome="completed"}')
+                     for w in cluster.workers]
+        assert sum(completed) == 200 and all(c > 0 for c in completed), completed
+        print(f"\n200 conversations through 2 workers in {elapsed:.1f} s")
+
+
+def _sum(metrics: str, series: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith(series))
+
+
+def test_every_series_the_dashboard_queries_is_exported(tmp_path, database) -> None:
+    with fake_llm_server() as (_, url), running_cluster(
+            tmp_path, database, workers=1, LLM_BASE_URL=url, LLM_MODEL="m") as cluster:
+        task = cluster.call("p", "/add/message", {"user_id": "u", "conversation_id": "c",
+                                                 "messages": conversation(0)})["task_id"]
+        cluster.wait_done("p", [task])
+        cluster.call("p", "/search/memory", {"user_id": "u", "query": "跑步",
+                                            "return_instruction": True})
+        exported = "\n".join(scrape(s.base) for s in
+                             (cluster.gateway, cluster.retriever, *cluster.workers))
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/memos.json").read_text())
+    queried = set(re.findall(r"memos_[a-z_]+", json.dumps(dashboard)))
+    alerts = (ROOT / "deploy/prometheus/alerts.yml").read_text()
+    queried |= set(re.findall(r"memos_[a-z_]+", alerts))
+    assert len(queried) >= 10, queried
+    names = set(re.findall(r"^(memos_[a-z_]+?)(?:_bucket|_count|_sum|_total|_created)?[{ ]",
+                           exported, re.MULTILINE))
+    names |= set(re.findall(r"^(memos_[a-z_]+)[{ ]", exported, re.MULTILINE))
+    missing = {q for q in queried
+               if q not in names and re.sub(r"_(bucket|count|sum|total)$", "", q) not in names}
+    assert not missing, f"the dashboard queries series nobody exports: {missing}"
+
+
+def test_worker_killed_mid_job_loses_nothing_and_writes_once(tmp_path, database) -> None:
+    with fake_llm_server() as (llm, url):
+        llm.delay = 3.0  # every extraction takes long enough to be killed in the middle
+        with running_cluster(tmp_path, database, workers=1, LLM_BASE_URL=url,
+                             LLM_MODEL="m") as cluster:
+            messages = conversation(0)
+            task = cluster.call("p", "/add/message", {"user_id": "u", "conversation_id": "c",
+                                                     "messages": messages})["task_id"]
+            deadline = time.monotonic() + 30
+            while not llm.extraction_requests:
+                assert time.monotonic() < deadline, cluster.workers[0].output()[-2000:]
+                time.sleep(0.05)
+            stop(cluster.workers[0], signal.SIGKILL)  # main process and pool child, mid-job
+            assert cluster.call("p", "/get/status", {"task_id": task})["status"] == "running"
+            llm.delay = 0.0
+            cluster.start_worker("replacement")
+            cluster.wait_done("p", [task], timeout=60)
+            memories = cluster.call("p", "/get/memory", {"user_id": "u", "size": 50})
+            user_lines = [m for m in messages if m["role"] == "user"]
+            assert memories["total"] == len(user_lines)  # one per user line, as answered
+            assert len(llm.extraction_requests) >= 2  # the killed run and the re-run
+
+
+def test_redis_restart_while_adding_loses_nothing(tmp_path, database) -> None:
+    with running_cluster(tmp_path, database, workers=2) as cluster:
+        work = [(f"user-{i}", conversation(i)) for i in range(60)]
+        codes: list[int] = []
+        accepted: list[str] = []
+
+        def client() -> None:
+            for user, messages in work:
+                accepted.append(add_with_retry(cluster, "p", {
+                    "user_id": user, "conversation_id": "c", "messages": messages}, codes)[
+                    "task_id"])
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=client)
+        thread.start()
+        while len(accepted) < 15:
+            time.sleep(0.02)
+        cluster.redis.kill()
+        down_at = len(accepted)
+        time.sleep(3)
+        cluster.redis.start()
+        thread.join(timeout=180)
+        assert not thread.is_alive()
+        assert 50004 in codes, "the gateway never noticed the broker was down"
+        assert down_at < 60
+        cluster.wait_done("p", accepted, timeout=180)
+        for user, messages in work:
+            check_exactly_once(cluster, "p", user, messages)
