@@ -47,12 +47,12 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    from services.extractor.dead_letters import failed_jobs, replay
+    from shared.dead_letters import failed_jobs, replay
 
     if args.jobs_command == "failed":
-        for task in failed_jobs():
-            print(f"{task.id}  project={task.project_id}  user={task.user_id}  "
-                  f"attempts={task.attempts}  at={_when(task.update_time)}  {task.error}")
+        for job in failed_jobs():
+            print(f"{job.task_id}  project={job.project_id}  user={job.user_id}  "
+                  f"attempts={job.attempts}  at={_when(job.fail_time)}  {job.error}")
         return 0
     if not args.all and not args.task_id:
         print("give a TASK_ID or --all", file=sys.stderr)

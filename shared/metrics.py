@@ -62,7 +62,7 @@ class ServiceState:
     def _read(self) -> list[GaugeMetricFamily]:
         from sqlalchemy import func, select
 
-        from shared.db.models import Memory, Task
+        from shared.db.models import DeadLetter, Memory, Task
         from shared.db.session import new_session
         from shared.queue import queue_depth
 
@@ -76,8 +76,8 @@ class ServiceState:
         with new_session() as session:
             pending = session.scalar(select(func.count()).select_from(Task)
                                      .where(Task.status == "running")) or 0
-            failed = session.scalar(select(func.count()).select_from(Task)
-                                    .where(Task.status == "failed")) or 0
+            failed = session.scalar(select(func.count()).select_from(DeadLetter)
+                                    .where(DeadLetter.replay_time.is_(None))) or 0
             per_project = session.execute(
                 select(Memory.project_id, func.count()).where(Memory.status == "activated")
                 .group_by(Memory.project_id)).all()

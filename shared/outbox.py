@@ -12,6 +12,7 @@ from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.models import Task
 from shared.db.session import transaction
+from shared.dead_letters import record_failure
 from shared.queue import enqueue_extraction
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,8 @@ def redrive_pending() -> int:
         to_send = []
         for task in tasks:
             if task.attempts >= settings.job_max_attempts:
-                task.status, task.update_time = "failed", now
-                task.error = task.error or f"gave up after {task.attempts} attempts"
+                record_failure(session, task, task.error or
+                               f"not finished after {task.attempts} attempts")
                 continue
             task.dispatch_time = now
             to_send.append(task.id)

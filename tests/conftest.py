@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.services import postgres_server, redis_server
+from tests.services import postgres_server, qdrant_settings, redis_server
 from tests.stack import Stack, running_stack
 
 
@@ -21,12 +21,13 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def stack(request, tmp_path_factory, redis_url) -> Iterator[Stack]:
     """The service with a real Celery worker on a real Redis, twice: as embedded (SQLite,
-    Qdrant's engine in-process) and as distributed (PostgreSQL, qdrant-client: the code path
-    of a Qdrant server, through its local mode)."""
+    Qdrant's engine in-process) and as distributed (PostgreSQL, qdrant-client: a Qdrant
+    server from testcontainers when Docker answers, else its local mode)."""
     data_dir = tmp_path_factory.mktemp(f"stack-{request.param}")
     if request.param == "sqlite":
-        database_url, vector_store = "", "edge"
-    else:
-        database_url, vector_store = request.getfixturevalue("postgres_url"), "qdrant-local"
-    with running_stack(data_dir, database_url, redis_url, VECTOR_STORE=vector_store) as running:
+        with running_stack(data_dir, "", redis_url, VECTOR_STORE="edge") as running:
+            yield running
+        return
+    with qdrant_settings() as qdrant, running_stack(
+            data_dir, request.getfixturevalue("postgres_url"), redis_url, **qdrant) as running:
         yield running

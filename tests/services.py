@@ -65,6 +65,20 @@ def postgres_server() -> Iterator[str]:
 
 
 @contextmanager
+def qdrant_settings() -> Iterator[dict[str, str]]:
+    """A Qdrant server from testcontainers when Docker answers; else qdrant-client's local
+    mode, which runs the same client code path (no Qdrant server installs here)."""
+    if docker_answers():
+        from testcontainers.qdrant import QdrantContainer
+
+        with QdrantContainer("qdrant/qdrant:v1.12.4") as container:
+            host = container.get_container_host_ip()
+            yield {"QDRANT_URL": f"http://{host}:{container.get_exposed_port(6333)}"}
+        return
+    yield {"VECTOR_STORE": "qdrant-local"}
+
+
+@contextmanager
 def redis_server() -> Iterator[str]:
     if docker_answers():
         from testcontainers.redis import RedisContainer

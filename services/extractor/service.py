@@ -15,6 +15,7 @@ from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.models import Memory, MemorySource, MemoryTag, Task
 from shared.db.session import transaction
+from shared.dead_letters import record_failure
 from shared.embeddings import get_embedder
 from shared.memories import delete_by_ids
 from shared.metrics import LAG, MEMORIES_WRITTEN
@@ -108,9 +109,7 @@ def run_extraction(task_id: str) -> bool:
 
 
 def mark_failed(task_id: str, error: str) -> None:
-    """The dead-letter record: the job stays with its error until someone replays it."""
     with transaction() as session:
         task = repository.lock_task(session, task_id)
         if task is not None and task.status == "running":
-            task.status, task.error, task.update_time = "failed", error[:2000], now_ms()
-    log.error("job failed", extra={"task_id": task_id, "error": error[:500]})
+            record_failure(session, task, error)

@@ -80,6 +80,20 @@ class Task(Base):
     update_time: Mapped[int] = mapped_column(BigInteger)
 
 
+class DeadLetter(Base):
+    """A job that failed for good, kept for a person to inspect and replay."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(100))
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    fail_time: Mapped[int] = mapped_column(BigInteger)
+    replay_time: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
 class MemorySource(Base):
     __tablename__ = "memory_sources"
     memory_id: Mapped[str] = mapped_column(ForeignKey("memories.id", ondelete="CASCADE"),

@@ -1,0 +1,62 @@
+"""Jobs that failed for good: recorded with their error, listed and replayed by a person
+(`memos jobs failed`, `memos jobs replay`)."""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.clock import now_ms
+from shared.db.models import DeadLetter, Task
+from shared.db.session import new_session, transaction
+from shared.queue import enqueue_extraction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    task_id: str
+    project_id: str
+    user_id: str
+    attempts: int
+    error: str
+    fail_time: int
+
+
+def record_failure(session: Session, task: Task, error: str) -> None:
+    """Marks the job failed and files its dead letter, in the caller's transaction."""
+    now = now_ms()
+    task.status, task.error, task.update_time = "failed", error[:2000], now
+    session.add(DeadLetter(task_id=task.id, project_id=task.project_id, error=error[:2000],
+                           attempts=task.attempts, fail_time=now))
+    log.error("job failed", extra={"task_id": task.id, "error": error[:500]})
+
+
+def failed_jobs() -> list[FailedJob]:
+    with new_session() as session:
+        rows = session.execute(
+            select(DeadLetter, Task).join(Task, Task.id == DeadLetter.task_id)
+            .where(DeadLetter.replay_time.is_(None)).order_by(DeadLetter.fail_time)).all()
+        return [FailedJob(task.id, task.project_id, task.user_id, letter.attempts,
+                          letter.error, letter.fail_time) for letter, task in rows]
+
+
+def replay(task_id: str | None) -> int:
+    """Sends the failed job (or all of them) to the queue again, with fresh attempts."""
+    with transaction() as session:
+        query = select(DeadLetter).where(DeadLetter.replay_time.is_(None))
+        if task_id:
+            query = query.where(DeadLetter.task_id == task_id)
+        letters = list(session.scalars(query.with_for_update()))
+        now = now_ms()
+        ids = sorted({letter.task_id for letter in letters})
+        for letter in letters:
+            letter.replay_time = now
+        for task in session.scalars(select(Task).where(Task.id.in_(ids))):
+            task.status, task.attempts, task.error = "running", 0, None
+            task.dispatch_time, task.update_time = now, now
+    for job in ids:
+        enqueue_extraction(job)
+    return len(ids)
