@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
                          "or VECTOR_STORE=remote with INDEX_URL (a retriever that owns one); "
                          "the embedded mode runs its worker inside `memos serve`")
         from services.extractor.tasks import celery_app
+        from shared.metrics import start_worker_metrics_server
 
+        if settings.worker_metrics_port:
+            start_worker_metrics_server(settings.worker_metrics_port)
         celery_app.worker_main(["worker", "--loglevel=INFO", *extra])
         return 0
     if args.command == "migrate":

@@ -1,8 +1,9 @@
-"""`make bench`: latency and throughput of `memos serve` on this machine, printed as a table
-and written to bench-results/bench.json.
+"""`make bench`: latency and throughput of `memos serve` on this machine, and extraction
+throughput of the distributed mode with 1 and 2 worker processes (PostgreSQL and Redis of
+this machine), printed as a table and written to bench-results/bench.json.
 
 BENCH_SIZES (default "1000") sets the memory counts searched at; BENCH_ADDS the number of
-timed adds (default 300)."""
+timed adds (default 300); BENCH_JOBS the jobs per worker-throughput run (default 200)."""
 
 import json
 import os
@@ -135,6 +136,25 @@ def bench_search(client: Client, size: int) -> dict:
             **percentiles(samples)}
 
 
+def bench_workers(workers: int, jobs: int) -> dict:
+    """Jobs/s of `workers` worker processes (one pool process each) draining `jobs` adds."""
+    from tests.e2e.cluster import running_cluster
+    from tests.services import postgres_server
+
+    with tempfile.TemporaryDirectory() as tmp, postgres_server() as database, \
+            running_cluster(Path(tmp), database, workers=workers) as cluster:
+        user = f"bench-workers-{uuid.uuid4().hex[:6]}"
+        started = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            task_ids = list(pool.map(lambda i: cluster.call("bench", "/add/message", {
+                "user_id": user, "conversation_id": f"c{i}",
+                "messages": [{"role": "user", "content": fact(i)}]})["task_id"], range(jobs)))
+        cluster.wait_done("bench", task_ids, timeout=900)
+        seconds = time.perf_counter() - started
+    return {"workers": workers, "jobs": jobs, "seconds": round(seconds, 2),
+            "jobs_per_s": round(jobs / seconds, 1)}
+
+
 def main() -> None:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "1000").split(",") if s]
     adds = int(os.environ.get("BENCH_ADDS", "300"))
@@ -147,6 +167,8 @@ def main() -> None:
         results["add"] = bench_adds(client, adds)
         results["add_to_searchable_ms"] = bench_lag(client)
         results["search"] = [bench_search(client, size) for size in sizes]
+    jobs = int(os.environ.get("BENCH_JOBS", "200"))
+    results["workers"] = [bench_workers(n, jobs) for n in (1, 2)]
 
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
@@ -168,6 +190,9 @@ def main() -> None:
     for s in results["search"]:
         print(f"ingest to {s['memories']} memories: {s['ingest_memories_per_s']} memories/s "
               "(add + extraction + embedding + indexing)")
+    for run in results["workers"]:
+        print(f"distributed extraction, {run['workers']} worker process(es): "
+              f"{run['jobs_per_s']} jobs/s ({run['jobs']} jobs in {run['seconds']} s)")
     print(f"\nwritten to {out / 'bench.json'}")
 
 

@@ -4,21 +4,14 @@ Run a worker with `memos worker` or `celery -A services.extractor.tasks worker`.
 
 import os
 
-from celery.signals import worker_init, worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from services.extractor import service
 from shared.config import get_settings
-from shared.metrics import JOB_SECONDS, JOBS, start_worker_metrics_server
+from shared.metrics import JOB_SECONDS, JOBS
 from shared.queue import EXTRACT_TASK, celery_app, configure_celery
 
 app = configure_celery()
-
-
-@worker_init.connect
-def _serve_metrics(**_) -> None:
-    port = get_settings().worker_metrics_port
-    if port:
-        start_worker_metrics_server(port)
 
 
 @worker_process_init.connect

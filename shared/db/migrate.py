@@ -4,6 +4,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 from shared.db.session import get_engine
 
@@ -16,8 +17,15 @@ def alembic_config() -> Config:
     return config
 
 
+# Any fixed number: gateways starting together on PostgreSQL migrate one after the other.
+MIGRATION_LOCK = 7_262_611
+
+
 def upgrade_database() -> None:
     config = alembic_config()
     with get_engine().begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

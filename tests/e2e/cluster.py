@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -63,8 +64,13 @@ class Cluster:
     redis: RedisServer
     stack: ExitStack
     keys: dict[str, str] = field(default_factory=dict)
+    _keys_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def key(self, project: str) -> str:
+        with self._keys_lock:
+            return self._key(project)
+
+    def _key(self, project: str) -> str:
         if project not in self.keys:
             created = subprocess.run([MEMOS, "keys", "create", "--project", project],
                                      env={**os.environ, **self.env}, check=True,

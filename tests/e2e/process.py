@@ -42,8 +42,8 @@ def run_service(command: str, data_dir: Path, timeout: float = 90, args: tuple[s
     """`memos <command>`; up once its /health answers (a worker: its /metrics port)."""
     port = free_port()
     environment = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port),
-                   "HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "WORKER_METRICS_PORT": str(port),
-                   **env}
+                   "HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "WORKER_METRICS_PORT": str(port)
+                   if command == "worker" else "0", **env}
     for unset in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL", "RETRIEVER_URL", "LLM_BASE_URL"):
         if unset not in env:
             environment.pop(unset, None)

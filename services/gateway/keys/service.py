@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.gateway.keys import repository
@@ -32,8 +33,11 @@ def hash_key(key: str) -> str:
 def create_key(session: Session, project_id: str, name: str | None = None) -> tuple[ApiKey, str]:
     """Returns the row and the key itself, which is never stored and cannot be shown again."""
     if repository.get_project(session, project_id) is None:
-        session.add(Project(id=project_id, create_time=now_ms()))
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(Project(id=project_id, create_time=now_ms()))
+        except IntegrityError:
+            pass  # created at the same moment by another caller
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(id=str(uuid.uuid4()), project_id=project_id, key_hash=hash_key(key),
                  prefix=key[:12], name=name, create_time=now_ms())
