@@ -63,10 +63,14 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = 2.0
     sync_add_timeout: float = 30.0
 
-    # Relativity: cosine similarities are mapped linearly from [floor, ceiling] onto [0, 1];
-    # unset means the embedder's own measured span (README, "Relativity").
+    # Relativity (README, "Relativity"): the cosine is mapped from [floor, ceiling] onto
+    # [0, 1] (unset: the embedder's own measured span), then a logistic model of it and of
+    # word coverage, fitted on the evaluation set, gives the probability of relevance.
     relativity_floor: float | None = None
     relativity_ceiling: float | None = None
+    relativity_bias: float = -3.0
+    relativity_dense_weight: float = 6.0
+    relativity_lexical_weight: float = 3.0
     conversation_boost: float = 0.1
 
     # Limits (0 turns one off). Rate: requests a second per API key, with bursts up to burst.

@@ -17,6 +17,7 @@ from shared.db.models import Memory, MemorySource, MemoryTag, Task
 from shared.db.session import transaction
 from shared.dead_letters import record_failure
 from shared.embeddings import get_embedder
+from shared.lexical import document_terms
 from shared.memories import delete_by_ids
 from shared.metrics import LAG, MEMORIES_WRITTEN
 from shared.vector_store import IndexedMemory, get_memory_index
@@ -61,6 +62,10 @@ def _rows(task: Task, extracted: list[ExtractedMemory], now: int) -> list[Memory
     return rows
 
 
+def _indexed_text(memory: Memory) -> str:
+    return f"{memory.memory_key}\n{memory.memory_value}\n{' '.join(memory.tags)}"
+
+
 def _payload(memory: Memory) -> dict:
     return {
         "project_id": memory.project_id, "user_id": memory.user_id,
@@ -89,16 +94,16 @@ def run_extraction(task_id: str) -> bool:
         if task is None or task.status != "running":
             return False
         rows = _rows(task, extracted, now)
-        vectors = (get_embedder().embed_passages([f"{m.memory_key}\n{m.memory_value}"
-                                                  for m in rows]) if rows else [])
+        vectors = (get_embedder().embed_passages([_indexed_text(m) for m in rows])
+                   if rows else [])
         old_ids = repository.task_memory_ids(session, task_id)
         delete_by_ids(session, old_ids)
         session.add_all(rows)
         task.status, task.update_time, task.error = "completed", now, None
         # Index before commit: if indexing fails the job stays running and is retried; the
         # retriever ignores points whose rows are not committed.
-        index.upsert([IndexedMemory(m.id, v, _payload(m)) for m, v in zip(rows, vectors,
-                                                                             strict=True)])
+        index.upsert([IndexedMemory(m.id, v, document_terms(_indexed_text(m)), _payload(m))
+                      for m, v in zip(rows, vectors, strict=True)])
         stale = sorted(set(old_ids) - {m.id for m in rows})
     index.delete(stale)
     MEMORIES_WRITTEN.labels(task.project_id).inc(len(rows))

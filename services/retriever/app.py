@@ -11,6 +11,7 @@ from services.retriever.service import search_memories
 from shared.config import get_settings
 from shared.errors import InvalidApiKey
 from shared.http import install_error_handlers, ok
+from shared.lexical import Terms
 from shared.logs import configure_logging
 from shared.metrics import install_metrics
 from shared.schemas import SearchQuery
@@ -20,6 +21,8 @@ from shared.vector_store import IndexedMemory, get_memory_index
 class IndexItem(BaseModel):
     id: str
     vector: list[float]
+    indices: list[int]
+    values: list[float]
     payload: dict[str, Any]
 
 
@@ -51,7 +54,8 @@ def create_app() -> FastAPI:
     def index_upsert(body: IndexUpsert) -> dict:
         """Workers without a Qdrant server of their own write through this process."""
         get_memory_index().upsert([
-            IndexedMemory(i.id, np.asarray(i.vector, dtype=np.float32), i.payload)
+            IndexedMemory(i.id, np.asarray(i.vector, dtype=np.float32),
+                          Terms(i.indices, i.values), i.payload)
             for i in body.items])
         return ok({"upserted": len(body.items)})
 

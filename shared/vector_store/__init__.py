@@ -5,9 +5,10 @@ process owns (VECTOR_STORE=remote: writes only). Adding a backend is one new mod
 
 import threading
 
-from shared.vector_store.base import Hit, IndexedMemory, MemoryIndex
+from shared.vector_store.base import Candidate, IndexedMemory, MemoryIndex
 
-__all__ = ["Hit", "IndexedMemory", "MemoryIndex", "get_memory_index", "close_memory_index"]
+__all__ = ["Candidate", "IndexedMemory", "MemoryIndex", "get_memory_index",
+           "close_memory_index"]
 
 _index: MemoryIndex | None = None
 _lock = threading.Lock()

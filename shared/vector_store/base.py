@@ -1,7 +1,8 @@
 """What every memory index offers, and the one place the search filter is composed.
 
-Only what search filters and ranks on lives in a point's payload; memories are read from SQL.
-"""
+A point holds two named vectors, `dense` (the embedding) and `lexical` (sparse word ids, IDF
+weighted by Qdrant), and in its payload only what search filters and ranks on; memories are
+read from SQL."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,26 +11,34 @@ from typing import Any, Protocol
 import numpy as np
 
 from shared.filters import Condition, MemoryFilter
+from shared.lexical import Terms
 
 DENSE = "dense"
+LEXICAL = "lexical"
 KEYWORD_FIELDS = ("project_id", "user_id", "conversation_id", "status", "memory_type",
                   "agent_id", "app_id", "tags")
 INTEGER_FIELDS = ("create_time", "update_time")
+RANKING_FIELDS = ["conversation_id", "confidence", "create_time"]
 
 
 @dataclass(frozen=True)
 class IndexedMemory:
     id: str
     vector: np.ndarray
+    terms: Terms
     payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Hit:
+class Candidate:
+    """A memory found by either half of the search, with what ranking needs of it."""
+
     id: str
-    score: float
+    vector: np.ndarray
+    terms: frozenset[int]
     conversation_id: str
     confidence: float
+    create_time: int
 
 
 class MemoryWriter(Protocol):
@@ -41,8 +50,10 @@ class MemoryWriter(Protocol):
 
 
 class MemoryIndex(MemoryWriter, Protocol):
-    def search(self, vector: np.ndarray, project_id: str, user_id: str,
-               flt: MemoryFilter | None, limit: int) -> list[Hit]: ...
+    def candidates(self, vector: np.ndarray, terms: Terms, project_id: str, user_id: str,
+                   flt: MemoryFilter | None, limit: int) -> list[Candidate]:
+        """The `limit` nearest by embedding and the `limit` best by words, merged."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,19 @@ class FilterDialect:
         return self.filter(must=must)
 
 
-def to_hit(point_id: Any, score: float, payload: dict[str, Any]) -> Hit:
-    return Hit(str(point_id), float(score), payload["conversation_id"],
-               float(payload.get("confidence", 0.0)))
+def merge_candidates(points: list[Any], sparse_indices: Callable[[Any], list[int]]
+                     ) -> list[Candidate]:
+    """Points of both halves (with vectors and ranking payload) as unique candidates."""
+    seen: dict[str, Candidate] = {}
+    for point in points:
+        key = str(point.id)
+        if key in seen:
+            continue
+        vectors, payload = point.vector, point.payload
+        seen[key] = Candidate(
+            id=key, vector=np.asarray(vectors[DENSE], dtype=np.float32),
+            terms=frozenset(sparse_indices(vectors.get(LEXICAL))),
+            conversation_id=payload["conversation_id"],
+            confidence=float(payload.get("confidence", 0.0)),
+            create_time=int(payload.get("create_time", 0)))
+    return list(seen.values())

@@ -9,14 +9,17 @@ import numpy as np
 import qdrant_edge as edge
 
 from shared.filters import MemoryFilter
+from shared.lexical import Terms
 from shared.vector_store.base import (
     DENSE,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
+    LEXICAL,
+    RANKING_FIELDS,
+    Candidate,
     FilterDialect,
-    Hit,
     IndexedMemory,
-    to_hit,
+    merge_candidates,
 )
 
 DIALECT = FilterDialect(filter=edge.Filter, field=edge.FieldCondition, match=edge.MatchValue,
@@ -25,8 +28,9 @@ DIALECT = FilterDialect(filter=edge.Filter, field=edge.FieldCondition, match=edg
 
 class EdgeIndex:
     def __init__(self, path: Path, dim: int) -> None:
-        config = edge.EdgeConfig(vectors={DENSE: edge.EdgeVectorParams(
-            size=dim, distance=edge.Distance.Cosine)})
+        config = edge.EdgeConfig(
+            vectors={DENSE: edge.EdgeVectorParams(size=dim, distance=edge.Distance.Cosine)},
+            sparse_vectors={LEXICAL: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)})
         if (path / "edge_config.json").exists():
             try:
                 self._shard = edge.EdgeShard.load(str(path), config)
@@ -46,19 +50,28 @@ class EdgeIndex:
     def upsert(self, items: list[IndexedMemory]) -> None:
         if items:
             self._shard.update(edge.UpdateOperation.upsert_points([
-                edge.Point(i.id, {DENSE: i.vector.tolist()}, i.payload) for i in items]))
+                edge.Point(i.id, {DENSE: i.vector.tolist(),
+                                  LEXICAL: edge.SparseVector(i.terms.indices, i.terms.values)},
+                           i.payload) for i in items]))
 
     def delete(self, ids: list[str]) -> None:
         if ids:
             self._shard.update(edge.UpdateOperation.delete_points(ids))
 
-    def search(self, vector: np.ndarray, project_id: str, user_id: str,
-               flt: MemoryFilter | None, limit: int) -> list[Hit]:
-        points = self._shard.query(edge.QueryRequest(
-            limit=limit, query=edge.Query.Nearest(vector.tolist(), using=DENSE),
-            filter=DIALECT.search_filter(project_id, user_id, flt),
-            with_payload=["conversation_id", "confidence"]))
-        return [to_hit(p.id, p.score, p.payload) for p in points]
+    def candidates(self, vector: np.ndarray, terms: Terms, project_id: str, user_id: str,
+                   flt: MemoryFilter | None, limit: int) -> list[Candidate]:
+        query_filter = DIALECT.search_filter(project_id, user_id, flt)
+        requests = [edge.QueryRequest(limit=limit, filter=query_filter, with_vector=True,
+                                      with_payload=RANKING_FIELDS,
+                                      query=edge.Query.Nearest(vector.tolist(), using=DENSE))]
+        if terms.indices:
+            requests.append(edge.QueryRequest(
+                limit=limit, filter=query_filter, with_vector=True, with_payload=RANKING_FIELDS,
+                query=edge.Query.Nearest(edge.SparseVector(terms.indices, terms.values),
+                                         using=LEXICAL)))
+        results = self._shard.query_batch(edge.QueryBatchRequest(requests))
+        return merge_candidates([p for r in results for p in r],
+                                lambda sparse: sparse.indices if sparse else [])
 
     def close(self) -> None:
         self._shard.flush()

@@ -10,14 +10,17 @@ from qdrant_client import QdrantClient, models
 
 from shared.config import Settings
 from shared.filters import MemoryFilter
+from shared.lexical import Terms
 from shared.vector_store.base import (
     DENSE,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
+    LEXICAL,
+    RANKING_FIELDS,
+    Candidate,
     FilterDialect,
-    Hit,
     IndexedMemory,
-    to_hit,
+    merge_candidates,
 )
 
 DIALECT = FilterDialect(filter=models.Filter, field=models.FieldCondition,
@@ -47,18 +50,20 @@ class QdrantClientIndex:
     def _ensure_collection(self, dim: int) -> None:
         with self._guard():
             if self._client.collection_exists(self.collection):
-                info = self._client.get_collection(self.collection)
-                size = info.config.params.vectors[DENSE].size
-                if size != dim:
+                params = self._client.get_collection(self.collection).config.params
+                size = params.vectors[DENSE].size
+                if size != dim or LEXICAL not in (params.sparse_vectors or {}):
                     raise RuntimeError(
-                        f"collection '{self.collection}' holds {size}-d vectors but the embedder "
-                        f"makes {dim}-d ones: set QDRANT_COLLECTION to a new name or re-index"
-                    )
+                        f"collection '{self.collection}' is not laid out for this version "
+                        f"({size}-d dense vectors, {dim}-d expected, and a '{LEXICAL}' sparse "
+                        "vector): set QDRANT_COLLECTION to a new name or re-index")
                 return
             self._client.create_collection(
                 self.collection,
                 vectors_config={DENSE: models.VectorParams(size=dim,
                                                            distance=models.Distance.COSINE)},
+                sparse_vectors_config={LEXICAL: models.SparseVectorParams(
+                    modifier=models.Modifier.IDF)},
             )
             if not self.local:
                 for field in KEYWORD_FIELDS:
@@ -71,8 +76,10 @@ class QdrantClientIndex:
     def upsert(self, items: list[IndexedMemory]) -> None:
         if not items:
             return
-        points = [models.PointStruct(id=i.id, vector={DENSE: i.vector.tolist()},
-                                     payload=i.payload) for i in items]
+        points = [models.PointStruct(id=i.id, vector={
+            DENSE: i.vector.tolist(),
+            LEXICAL: models.SparseVector(indices=i.terms.indices, values=i.terms.values)},
+            payload=i.payload) for i in items]
         with self._guard():
             self._client.upsert(self.collection, points=points, wait=True)
 
@@ -83,15 +90,21 @@ class QdrantClientIndex:
             self._client.delete(self.collection,
                                 points_selector=models.PointIdsList(points=ids), wait=True)
 
-    def search(self, vector: np.ndarray, project_id: str, user_id: str,
-               flt: MemoryFilter | None, limit: int) -> list[Hit]:
+    def candidates(self, vector: np.ndarray, terms: Terms, project_id: str, user_id: str,
+                   flt: MemoryFilter | None, limit: int) -> list[Candidate]:
+        query_filter = DIALECT.search_filter(project_id, user_id, flt)
+        requests = [models.QueryRequest(query=vector.tolist(), using=DENSE, limit=limit,
+                                        filter=query_filter, with_vector=True,
+                                        with_payload=RANKING_FIELDS)]
+        if terms.indices:
+            requests.append(models.QueryRequest(
+                query=models.SparseVector(indices=terms.indices, values=terms.values),
+                using=LEXICAL, limit=limit, filter=query_filter, with_vector=True,
+                with_payload=RANKING_FIELDS))
         with self._guard():
-            result = self._client.query_points(
-                self.collection, query=vector.tolist(), using=DENSE,
-                query_filter=DIALECT.search_filter(project_id, user_id, flt), limit=limit,
-                with_payload=["conversation_id", "confidence"],
-            )
-        return [to_hit(p.id, p.score, p.payload) for p in result.points]
+            results = self._client.query_batch_points(self.collection, requests)
+        return merge_candidates([p for r in results for p in r.points],
+                                lambda sparse: sparse.indices if sparse else [])
 
     def close(self) -> None:
         with self._guard():

@@ -20,7 +20,8 @@ class RemoteIndex:
     def upsert(self, items: list[IndexedMemory]) -> None:
         if items:
             self._client.call("/internal/index/upsert", {"items": [
-                {"id": i.id, "vector": i.vector, "payload": i.payload} for i in items]})
+                {"id": i.id, "vector": i.vector, "indices": i.terms.indices,
+                 "values": i.terms.values, "payload": i.payload} for i in items]})
 
     def delete(self, ids: list[str]) -> None:
         if ids:

@@ -76,14 +76,25 @@ def test_english_dialogue_and_time_from_chat_time(stack: Stack) -> None:
 
 def test_conversation_memories_rank_higher(stack: Stack) -> None:
     user = unique("u")
-    same = [{"role": "user", "content": "我喜欢喝美式咖啡，不加糖。"}]
-    stack.wait(stack.add(user, "conv-a", same)["task_id"])
-    stack.wait(stack.add(user, "conv-b", same)["task_id"])
+    stack.wait(stack.add(user, "conv-a", [{"role": "user", "content": "我喜欢喝美式咖啡，不加糖。"}])[
+        "task_id"])
+    stack.wait(stack.add(user, "conv-b", [{"role": "user", "content": "我喜欢喝拿铁咖啡，加燕麦奶。"}])[
+        "task_id"])
     for conversation in ("conv-a", "conv-b"):
         found = stack.search(user, "推荐一款咖啡", conversation_id=conversation)[
             "memory_detail_list"]
         assert found[0]["conversation_id"] == conversation
         assert found[0]["relativity"] > found[1]["relativity"]
+
+
+def test_near_identical_memories_are_shown_once(stack: Stack) -> None:
+    user = unique("u")
+    same = [{"role": "user", "content": "我喜欢喝美式咖啡，不加糖。"}]
+    stack.wait(stack.add(user, "conv-a", same)["task_id"])
+    stack.wait(stack.add(user, "conv-b", same)["task_id"])
+    assert stack.ok("/get/memory", {"user_id": user})["total"] == 2
+    found = stack.search(user, "推荐一款咖啡")["memory_detail_list"]
+    assert len(found) == 1
 
 
 def test_limit_and_relativity_threshold(stack: Stack) -> None:
@@ -166,8 +177,10 @@ def test_get_memory_pages_and_filters(stack: Stack) -> None:
 
 def test_delete_by_ids_user_and_filter(stack: Stack) -> None:
     user = unique("u")
-    for i in range(3):
-        stack.wait(stack.add(user, "c", [{"role": "user", "content": f"我计划第{i}次去云南旅行。"}],
+    plans = ["我计划去云南大理旅行，住在洱海边。", "我计划去云南丽江看玉龙雪山。",
+             "我计划去云南西双版纳看野生大象。"]
+    for i, plan in enumerate(plans):
+        stack.wait(stack.add(user, "c", [{"role": "user", "content": plan}],
                              info={"trip": i})["task_id"])
     ids = [m["id"] for m in stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]]
     assert stack.ok("/delete/memory", {"memory_ids": ids[:1]}) == {"success": True}
