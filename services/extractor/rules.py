@@ -6,8 +6,9 @@ memories of their own; assistant questions do not (they hold no fact).
 """
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
+from services.extractor.dates import resolve_relative_times
 from services.extractor.schemas import ExtractedMemory, Turn
 from shared.text import CJK, keywords, language
 
@@ -47,6 +48,8 @@ TRAILING = re.compile(r"[\s。.!！~～,，;；、]+$")
 CLAUSE = re.compile(r"[，,。.!！?？;；]")
 LAST_CLAUSE = re.compile(r"[^，,。.!！?？;；]*[?？]\s*$")
 HELP_REQUEST = re.compile(r"[你您].*[吗呢]|\b(can|could|would|will) you\b", re.IGNORECASE)
+FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+RESOLVED = re.compile(r"（[^）]*\d{4}[^）]*）|\([^)]*\d{4}[^)]*\)")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
                 "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%I:%M %p on %d %B, %Y")
 
@@ -102,11 +105,23 @@ def _drop_help_request(text: str) -> str:
     return head if keywords(head, 1) else text
 
 
-def _statement(turn: Turn, lang: str) -> str:
+def said_on(turn: Turn) -> date | None:
+    normalized = normalize_time(turn.chat_time)
+    try:
+        return datetime.strptime(normalized[:10], "%Y-%m-%d").date() if normalized else None
+    except ValueError:
+        return None
+
+
+def _statement(turn: Turn, lang: str) -> tuple[str, list[str]]:
+    """The turn as a third-person statement with its relative times made absolute, and
+    those absolute times."""
     text = _strip(turn.content, lang)
     if turn.role == "user":
         text = _drop_help_request(text)
-    return TRAILING.sub("", rewrite_person(text, turn.role, lang))
+    text = TRAILING.sub("", rewrite_person(text, turn.role, lang))
+    day = said_on(turn)
+    return resolve_relative_times(text, day, lang) if day else (text, [])
 
 
 def _title(statements: list[str], lang: str) -> str:
@@ -122,7 +137,9 @@ def _title(statements: list[str], lang: str) -> str:
 def _memory(turns: list[Turn], role: str) -> ExtractedMemory:
     text = " ".join(t.content for t in turns)
     lang = language(text)
-    statements = [_statement(t, lang) for t in turns]
+    resolved = [_statement(t, lang) for t in turns]
+    statements = [text for text, _ in resolved]
+    event_days = [d for _, days in resolved for d in days if FULL_DATE.fullmatch(d)]
     joiner = "；" if lang == "zh" else "; "
     end = "。" if lang == "zh" else "."
     times = [t.chat_time for t in turns if t.chat_time]
@@ -130,8 +147,10 @@ def _memory(turns: list[Turn], role: str) -> ExtractedMemory:
         key=_title(statements, lang),
         value=PREFIX[(role, lang)] + joiner.join(statements)
         + ("" if statements[-1].endswith(("?", "？")) else end),
-        tags=keywords(text, 5),
-        memory_time=normalize_time(times[-1]) if times else None,
+        tags=keywords(RESOLVED.sub("", " ".join(statements)), 5),
+        # When it happened, if the dialogue says; else when it was said.
+        memory_time=event_days[0] if event_days else (normalize_time(times[-1]) if times
+                                                      else None),
         confidence=CONFIDENCE[role],
         source_ids=[t.id for t in turns],
     )

@@ -76,10 +76,10 @@ def test_english_dialogue_and_time_from_chat_time(stack: Stack) -> None:
 
 def test_conversation_memories_rank_higher(stack: Stack) -> None:
     user = unique("u")
-    stack.wait(stack.add(user, "conv-a", [{"role": "user", "content": "我喜欢喝美式咖啡，不加糖。"}])[
-        "task_id"])
-    stack.wait(stack.add(user, "conv-b", [{"role": "user", "content": "我喜欢喝拿铁咖啡，加燕麦奶。"}])[
-        "task_id"])
+    for conversation, drink in (("conv-a", "我喜欢喝美式咖啡，不加糖。"),
+                                ("conv-b", "我喜欢喝拿铁咖啡，加燕麦奶。")):
+        stack.wait(stack.add(user, conversation, [{"role": "user", "content": drink}])[
+            "task_id"])
     for conversation in ("conv-a", "conv-b"):
         found = stack.search(user, "推荐一款咖啡", conversation_id=conversation)[
             "memory_detail_list"]

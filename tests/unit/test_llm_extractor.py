@@ -67,7 +67,7 @@ def test_output_that_stays_bad_falls_back_to_the_rules(llm: FakeLLM) -> None:
     llm.replies.extend(["{}", '{"memories": [{"key": ""}]}', "```json\nnope\n```"])
     memories = extract_by_llm(TURNS)
     assert len(llm.extraction_requests) == get_settings().llm_max_retries + 1
-    assert memories and memories[0].value.startswith("[user观点]用户下周六要去杭州看望外婆")
+    assert memories and memories[0].value.startswith("[user观点]用户下周六（2025-06-14）要去杭州")
 
 
 def test_empty_answer_falls_back_to_the_rules(llm: FakeLLM) -> None:

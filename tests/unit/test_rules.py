@@ -56,3 +56,16 @@ def test_rewrite_person() -> None:
     assert rewrite_person("我建议你早点出发", "assistant", "zh") == "助手建议用户早点出发"
     assert rewrite_person("I told you my plan", "user", "en") == (
         "The user told the assistant the user's plan")
+
+
+def test_relative_times_become_dates_from_chat_time() -> None:
+    (memory,) = extract_by_rules([Turn("m0", "user", "我上周六去杭州看了外婆。",
+                                       "2025-06-11 10:00:00")])
+    assert memory.value == "[user观点]用户上周六（2025-06-07）去杭州看了外婆。"
+    assert memory.memory_time == "2025-06-07"
+    assert "外婆" in memory.tags and not any("2025" in t for t in memory.tags)
+    (english,) = extract_by_rules([Turn("m1", "user", "I sold my old car two days ago.",
+                                        "2025-06-11T18:00:00Z")])
+    assert english.value == "[user's view] The user sold the user's old car two days ago " \
+                            "(2025-06-09)."
+    assert english.memory_time == "2025-06-09"
