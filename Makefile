@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate bench up down sdk clean
+.PHONY: install run test lint migrate bench eval up down sdk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ migrate: install
 
 bench: install
 	$(BIN)/python -m tests.bench
+
+# Retrieval quality on tests/eval's dialogues; pass ARGS="--env LLM_BASE_URL=… --llm-judge".
+eval: install
+	$(BIN)/python -m tests.eval $(ARGS)
 
 up:
 	docker compose up -d --build

@@ -53,6 +53,16 @@ def page_memories(session: Session, project_id: str, user_id: str, flt: MemoryFi
     return list(rows), total
 
 
+def history(session: Session, ids: list[str]) -> dict[str, list[Memory]]:
+    """For each memory, the archived memories it replaced, oldest first."""
+    found: dict[str, list[Memory]] = {}
+    if ids:
+        for old in session.scalars(select(Memory).where(Memory.superseded_by.in_(ids))
+                                   .order_by(Memory.create_time)):
+            found.setdefault(old.superseded_by, []).append(old)
+    return found
+
+
 def load_memories(session: Session, project_id: str, ids: list[str]) -> dict[str, Memory]:
     if not ids:
         return {}
@@ -96,6 +106,7 @@ def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
         "app_id": memory.app_id,
         "create_time": memory.create_time,
         "update_time": memory.update_time,
+        "superseded_by": memory.superseded_by,
         "sources": [
             {"id": s.message.id, "role": s.message.role, "content": s.message.content,
              "chat_time": s.message.chat_time, "create_time": s.message.create_time}

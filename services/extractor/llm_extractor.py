@@ -82,6 +82,7 @@ def parse_output(raw: str, turns: list[Turn]) -> list[ExtractedMemory]:
             key=item.key.strip(), value=value, tags=[t.strip() for t in item.tags if t.strip()][:8],
             memory_time=normalize_time(item.memory_time), confidence=item.confidence,
             source_ids=[turns[n].id for n in dict.fromkeys(item.sources)],
+            speaker=item.speaker,
         ))
     return memories
 

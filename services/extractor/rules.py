@@ -153,6 +153,7 @@ def _memory(turns: list[Turn], role: str) -> ExtractedMemory:
                                                       else None),
         confidence=CONFIDENCE[role],
         source_ids=[t.id for t in turns],
+        speaker=role,
     )
 
 

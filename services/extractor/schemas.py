@@ -17,3 +17,4 @@ class ExtractedMemory:
     memory_time: str | None
     confidence: float
     source_ids: list[str] = field(default_factory=list)
+    speaker: str = "user"  # whose view: user or assistant

@@ -7,7 +7,11 @@ job's memories are replaced as a whole, so a second run writes nothing twice.
 import logging
 import uuid
 
+import numpy as np
+from sqlalchemy.orm import Session
+
 from services.extractor import repository
+from services.extractor.consolidation import Decision, Neighbour, decide
 from services.extractor.llm_extractor import extract_by_llm
 from services.extractor.rules import extract_by_rules
 from services.extractor.schemas import ExtractedMemory, Turn
@@ -18,12 +22,13 @@ from shared.db.session import transaction
 from shared.dead_letters import record_failure
 from shared.embeddings import get_embedder
 from shared.lexical import document_terms
-from shared.memories import delete_by_ids
+from shared.memories import delete_by_ids, load_memories
 from shared.metrics import LAG, MEMORIES_WRITTEN
 from shared.vector_store import IndexedMemory, get_memory_index
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
+NEIGHBOURS = 8  # existing memories a new one is compared with
 
 
 def warm_up() -> None:
@@ -89,28 +94,105 @@ def run_extraction(task_id: str) -> bool:
     extracted = extract(turns)
     now = now_ms()
     index = get_memory_index()
+    embedder = get_embedder()
     with transaction() as session:
         task = repository.lock_task(session, task_id)
         if task is None or task.status != "running":
             return False
-        rows = _rows(task, extracted, now)
-        vectors = (get_embedder().embed_passages([_indexed_text(m) for m in rows])
-                   if rows else [])
         old_ids = repository.task_memory_ids(session, task_id)
+        restored = _undo_previous_run(session, task_id, old_ids, now)
         delete_by_ids(session, old_ids)
-        session.add_all(rows)
+        session.flush()
+        rows = _rows(task, extracted, now)
+        vectors = embedder.embed_passages([_indexed_text(m) for m in rows]) if rows else []
+        if restored:  # back in the index before looking for neighbours
+            index.upsert(_indexed(restored, embedder.embed_passages(
+                [_indexed_text(m) for m in restored])))
+        neighbours = [_neighbours(session, index, task, m, v, old_ids)
+                      for m, v in zip(rows, vectors, strict=True)]
+        decisions = decide(rows, [e.speaker for e in extracted], neighbours)
+        written, archived, merged = _apply(session, rows, vectors, decisions, now)
         task.status, task.update_time, task.error = "completed", now, None
         # Index before commit: if indexing fails the job stays running and is retried; the
         # retriever ignores points whose rows are not committed.
-        index.upsert([IndexedMemory(m.id, v, document_terms(_indexed_text(m)), _payload(m))
-                      for m, v in zip(rows, vectors, strict=True)])
-        stale = sorted(set(old_ids) - {m.id for m in rows})
+        index.upsert(_indexed([m for m, _ in written + merged], [v for _, v in written + merged]))
+        stale = sorted((set(old_ids) - {m.id for m, _ in written}) | set(archived))
     index.delete(stale)
-    MEMORIES_WRITTEN.labels(task.project_id).inc(len(rows))
+    MEMORIES_WRITTEN.labels(task.project_id).inc(len(written))
     LAG.observe(max(0.0, (now_ms() - task.create_time) / 1000))
-    log.info("extracted", extra={"task_id": task_id, "memories": len(rows),
+    log.info("extracted", extra={"task_id": task_id, "memories": len(written),
+                                 "merged": len(merged), "archived": len(archived),
                                  "messages": len(turns)})
     return True
+
+
+def _undo_previous_run(session: Session, task_id: str, old_ids: list[str],
+                       now: int) -> list[Memory]:
+    """A job run again first takes back what its earlier run did to other memories: the
+    ones it archived are current again, the sources it merged into others are removed."""
+    restored = repository.memories_superseded_by(session, old_ids)
+    for memory in restored:
+        memory.status, memory.superseded_by, memory.update_time = "activated", None, now
+    for source in repository.sources_merged_elsewhere(session, task_id):
+        session.delete(source)
+    return restored
+
+
+def _neighbours(session: Session, index, task: Task, memory: Memory, vector: np.ndarray,
+                exclude: list[str]) -> list[Neighbour]:
+    found = index.candidates(vector, document_terms(_indexed_text(memory)), task.project_id,
+                             task.user_id, None, limit=NEIGHBOURS)
+    found = [c for c in found if c.id not in exclude]
+    rows = load_memories(session, task.project_id, [c.id for c in found])
+    near = [Neighbour(rows[c.id], float(c.vector @ vector), c.vector) for c in found
+            if c.id in rows and rows[c.id].status == "activated"]
+    return sorted(near, key=lambda n: -n.cosine)[:NEIGHBOURS]
+
+
+def _apply(session: Session, rows: list[Memory], vectors, decisions: list[Decision],
+           now: int) -> tuple[list, list[str], list]:
+    """Writes the decisions; returns (memory, vector) pairs written, ids archived and
+    (memory, vector) pairs merged into."""
+    written, archived, merged = [], [], []
+    for memory, vector, decision in zip(rows, vectors, decisions, strict=True):
+        memory.memory_type = decision.memory_type
+        target = decision.target
+        if decision.relation == "duplicate" and target is not None:
+            _merge(target.memory, memory, now)
+            merged.append((target.memory, target.vector))
+            continue
+        session.add(memory)
+        written.append((memory, vector))
+        if decision.relation == "update" and target is not None:
+            old = target.memory
+            old.status, old.superseded_by, old.update_time = "archived", memory.id, now
+            archived.append(old.id)
+    return written, archived, merged
+
+
+def _merge(existing: Memory, duplicate: Memory, now: int) -> None:
+    """The fact was said again: the memory it repeats gains the new sources and tags, and,
+    confirmed, lasts (WorkingMemory → LongTermMemory)."""
+    known = {s.message_id for s in existing.sources}
+    position = len(existing.sources)
+    for source in duplicate.sources:
+        if source.message_id not in known:
+            existing.sources.append(MemorySource(memory_id=existing.id,
+                                                 message_id=source.message_id,
+                                                 position=position))
+            position += 1
+    for tag in duplicate.tags:
+        if tag not in existing.tags:
+            existing.tags = [*existing.tags, tag]
+            existing.tag_rows.append(MemoryTag(memory_id=existing.id, tag=tag))
+    if existing.memory_type == "WorkingMemory":
+        existing.memory_type = "LongTermMemory"
+    existing.update_time = now
+
+
+def _indexed(memories: list[Memory], vectors) -> list[IndexedMemory]:
+    return [IndexedMemory(m.id, np.asarray(v), document_terms(_indexed_text(m)), _payload(m))
+            for m, v in zip(memories, vectors, strict=True)]
 
 
 def mark_failed(task_id: str, error: str) -> None:

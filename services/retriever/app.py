@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from services.retriever.service import search_memories
 from shared.config import get_settings
 from shared.errors import InvalidApiKey
+from shared.filters import Condition, MemoryFilter
 from shared.http import install_error_handlers, ok
 from shared.lexical import Terms
 from shared.logs import configure_logging
@@ -32,6 +33,16 @@ class IndexUpsert(BaseModel):
 
 class IndexDelete(BaseModel):
     ids: list[str]
+
+
+class IndexQuery(BaseModel):
+    vector: list[float]
+    indices: list[int]
+    values: list[float]
+    project_id: str
+    user_id: str
+    limit: int
+    filter: dict[str, Any] | None = None
 
 
 def internal_caller(x_internal_token: Annotated[str | None, Header()] = None) -> None:
@@ -58,6 +69,17 @@ def create_app() -> FastAPI:
                           Terms(i.indices, i.values), i.payload)
             for i in body.items])
         return ok({"upserted": len(body.items)})
+
+    @internal.post("/index/candidates")
+    def index_candidates(body: IndexQuery) -> dict:
+        flt = body.filter and MemoryFilter(body.filter["mode"], tuple(
+            Condition(**c) for c in body.filter["conditions"]))
+        found = get_memory_index().candidates(
+            np.asarray(body.vector, dtype=np.float32), Terms(body.indices, body.values),
+            body.project_id, body.user_id, flt or None, body.limit)
+        return ok([{"id": c.id, "vector": c.vector.tolist(), "terms": sorted(c.terms),
+                    "conversation_id": c.conversation_id, "confidence": c.confidence,
+                    "create_time": c.create_time} for c in found])
 
     @internal.post("/index/delete")
     def index_delete(body: IndexDelete) -> dict:

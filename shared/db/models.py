@@ -132,6 +132,8 @@ class Memory(Base):
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     create_time: Mapped[int] = mapped_column(BigInteger)
     update_time: Mapped[int] = mapped_column(BigInteger)
+    # An archived memory points at the memory that replaced it: the history of a fact.
+    superseded_by: Mapped[str | None] = mapped_column(String(36), index=True)
     sources: Mapped[list[MemorySource]] = relationship(
         order_by=MemorySource.position, cascade="all, delete-orphan", lazy="selectin"
     )

@@ -1,11 +1,17 @@
-"""The index of another process: workers and gateways write through the retriever that owns
-an in-process Qdrant (VECTOR_STORE=remote, INDEX_URL), for clusters without a Qdrant server.
-Searches go to that retriever's search endpoint, so this side only writes."""
+"""The index of another process: workers and gateways use the index of the retriever that
+owns an in-process Qdrant (VECTOR_STORE=remote, INDEX_URL), for clusters without a Qdrant
+server."""
+
+from dataclasses import asdict
+
+import numpy as np
 
 from shared.config import Settings
 from shared.errors import MemoryServiceUnavailable
+from shared.filters import MemoryFilter
 from shared.internal_http import InternalClient
-from shared.vector_store.base import IndexedMemory
+from shared.lexical import Terms
+from shared.vector_store.base import Candidate, IndexedMemory
 
 
 class RemoteIndex:
@@ -22,6 +28,16 @@ class RemoteIndex:
             self._client.call("/internal/index/upsert", {"items": [
                 {"id": i.id, "vector": i.vector, "indices": i.terms.indices,
                  "values": i.terms.values, "payload": i.payload} for i in items]})
+
+    def candidates(self, vector: np.ndarray, terms: Terms, project_id: str, user_id: str,
+                   flt: MemoryFilter | None, limit: int) -> list[Candidate]:
+        found = self._client.call("/internal/index/candidates", {
+            "vector": vector, "indices": terms.indices, "values": terms.values,
+            "project_id": project_id, "user_id": user_id, "limit": limit,
+            "filter": asdict(flt) if flt else None})
+        return [Candidate(c["id"], np.asarray(c["vector"], dtype=np.float32),
+                          frozenset(c["terms"]), c["conversation_id"], c["confidence"],
+                          c["create_time"]) for c in found]
 
     def delete(self, ids: list[str]) -> None:
         if ids:

@@ -180,3 +180,21 @@ def test_redis_restart_while_adding_loses_nothing(tmp_path, database) -> None:
         cluster.wait_done("p", accepted, timeout=180)
         for user, messages in work:
             check_exactly_once(cluster, "p", user, messages)
+
+
+def test_consolidation_through_the_retrievers_index(tmp_path, database) -> None:
+    """Workers without a Qdrant server compare new memories with the user's existing ones
+    through the retriever that owns the index."""
+    with running_cluster(tmp_path, database, workers=1) as cluster:
+        for conversation, text in (("c1", "我住在杭州。"), ("c2", "我搬到了上海。"),
+                                   ("c3", "我每周三晚上去游泳。"), ("c4", "我每周三晚上去游泳。")):
+            task = cluster.call("p", "/add/message", {
+                "user_id": "u", "conversation_id": conversation,
+                "messages": [{"role": "user", "content": text}]})["task_id"]
+            cluster.wait_done("p", [task])
+        page = cluster.call("p", "/get/memory", {"user_id": "u", "size": 50})
+        states = sorted((m["memory_value"], m["status"], len(m["sources"]))
+                        for m in page["memory_detail_list"])
+        assert states == [("[user观点]用户住在杭州。", "archived", 1),
+                          ("[user观点]用户搬到了上海。", "activated", 1),
+                          ("[user观点]用户每周三晚上去游泳。", "activated", 2)]

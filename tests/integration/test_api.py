@@ -28,7 +28,8 @@ def test_guide_example_family_trip_comes_first(stack: Stack) -> None:
     relativities = [m["relativity"] for m in memories]
     assert relativities == sorted(relativities, reverse=True)
     assert all(0 <= r <= 1 for r in relativities)
-    assert first["status"] == "activated" and first["memory_type"] == "WorkingMemory"
+    # A fact about the user's family: a profile fact.
+    assert first["status"] == "activated" and first["memory_type"] == "UserMemory"
     assert first["conversation_id"] == conversation
     assert isinstance(first["create_time"], int) and first["create_time"] > 1_700_000_000_000
     assert [s["role"] for s in first["sources"]] == ["user", "user", "user"]
@@ -92,7 +93,6 @@ def test_near_identical_memories_are_shown_once(stack: Stack) -> None:
     same = [{"role": "user", "content": "我喜欢喝美式咖啡，不加糖。"}]
     stack.wait(stack.add(user, "conv-a", same)["task_id"])
     stack.wait(stack.add(user, "conv-b", same)["task_id"])
-    assert stack.ok("/get/memory", {"user_id": user})["total"] == 2
     found = stack.search(user, "推荐一款咖啡")["memory_detail_list"]
     assert len(found) == 1
 
@@ -123,6 +123,8 @@ def test_same_add_twice_creates_nothing_twice(stack: Stack) -> None:
     assert len(messages["message_detail_list"]) == 6
     page = stack.ok("/get/memory", {"user_id": user, "size": 50})
     assert page["total"] == 2
+    assert {m["memory_type"] for m in page["memory_detail_list"]} == {"UserMemory",
+                                                                      "WorkingMemory"}
 
 
 def test_sliding_window_with_chat_time_stores_each_message_once(stack: Stack) -> None:

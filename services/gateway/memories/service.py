@@ -8,7 +8,7 @@ from shared.config import get_settings
 from shared.db.session import new_session, transaction
 from shared.errors import InputTooLarge, InvalidParameter, MemoryNotFound
 from shared.filters import parse_filter
-from shared.memories import delete_by_ids, matching_ids, page_memories, to_item
+from shared.memories import delete_by_ids, history, matching_ids, page_memories, to_item
 from shared.schemas import DeleteMemoryRequest, GetMemoryRequest, SearchMemoryRequest
 from shared.vector_store import get_memory_index
 
@@ -18,7 +18,11 @@ def get_memories(project_id: str, request: GetMemoryRequest) -> dict:
     with new_session() as session:
         rows, total = page_memories(session, project_id, request.user_id, flt, request.page,
                                     request.size)
-        items = [to_item(m) for m in rows]
+        replaced = history(session, [m.id for m in rows])
+        items = [{**to_item(m), "history": [
+            {"id": old.id, "memory_value": old.memory_value, "create_time": old.create_time,
+             "archived_time": old.update_time} for old in replaced.get(m.id, [])]}
+            for m in rows]
     return {"memory_detail_list": items, "total": total, "size": request.size,
             "current": request.page, "pages": math.ceil(total / request.size)}
 
