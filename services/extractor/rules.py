@@ -1,8 +1,9 @@
 """The offline extractor: dialogue turns → attributed, self-contained memories, no LLM.
 
-User turns that follow each other form one memory (up to three turns), so a need stated over
-several short answers ("带孩子", "带上老人") becomes one statement. Assistant statements become
-memories of their own; assistant questions do not (they hold no fact).
+A user turn that stands on its own is one memory; short answers that follow it (up to three
+turns: "带孩子", "对，带上老人") join it, so a need stated over several answers becomes one
+statement. Assistant statements become memories of their own; assistant questions do not
+(they hold no fact).
 """
 
 import re
@@ -13,6 +14,10 @@ from services.extractor.schemas import ExtractedMemory, Turn
 from shared.text import CJK, keywords, language
 
 MAX_TURNS_PER_MEMORY = 3
+SHORT_ZH, SHORT_EN = 24, 12  # characters, words: a turn this short may be an answer
+ANSWER_START = re.compile(
+    r"^(对[，,。!！的啊呀]|是的|是啊|没错|嗯|还有|而且|另外|yes|yeah|yep|right|also|and\b|plus)",
+    re.IGNORECASE)
 MAX_CHARS_PER_MEMORY = 400
 PREFIX = {("user", "zh"): "[user观点]", ("assistant", "zh"): "[assistant观点]",
           ("user", "en"): "[user's view] ", ("assistant", "en"): "[assistant's view] "}
@@ -157,6 +162,16 @@ def _memory(turns: list[Turn], role: str) -> ExtractedMemory:
     )
 
 
+def _continues(content: str) -> bool:
+    """A short answer to the assistant's question ("对，带上老人") completes the statement
+    before it; a turn that stands on its own makes a memory of its own, so one fact can later
+    be updated without touching the others."""
+    if ANSWER_START.match(content):
+        return True
+    return (len(content) <= SHORT_ZH if language(content) == "zh"
+            else len(content.split()) <= SHORT_EN)
+
+
 def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
     memories: list[ExtractedMemory] = []
     group: list[Turn] = []
@@ -172,6 +187,7 @@ def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
             if not _informative(content):
                 continue
             if group and (len(group) >= MAX_TURNS_PER_MEMORY
+                          or not _continues(content)
                           or sum(len(t.content) for t in group) + len(content)
                           > MAX_CHARS_PER_MEMORY
                           or language(group[0].content) != language(content)):

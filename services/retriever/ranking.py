@@ -1,12 +1,12 @@
 """Relativity: how likely a memory holds what the query asks for, in [0, 1].
 
-Two pieces of evidence per candidate: the embedding cosine (mapped onto [0, 1] between the
-embedder's unrelated and paraphrase levels) and word coverage (the share of the query's words
-the memory contains). A logistic model turns them into a probability; its weights were fitted
-on the evaluation set (`python -m tests.eval.calibrate`), so a threshold of 0.5 means "more
-likely relevant than not" whatever the query. Then small, documented adjustments: the user's
-own statements over the assistant's, the current conversation first, newer memories first
-when the query asks for what is recent; and near-identical hits are shown once."""
+Three pieces of evidence per candidate: the embedding cosine (mapped onto [0, 1] between the
+embedder's unrelated and paraphrase levels), word coverage (the share of the query's words the
+memory contains) and the memory's confidence (the user's own statements above the assistant's).
+A logistic model turns them into a probability; its weights were fitted on the evaluation set
+(`python -m tests.eval.calibrate`), so a threshold of 0.5 means "more likely relevant than
+not" whatever the query. Then small, documented adjustments: the current conversation first,
+newer memories first when the query asks for what is recent; near-identical hits shown once."""
 
 import math
 import re
@@ -22,7 +22,7 @@ from shared.vector_store import Candidate
 RECENT = re.compile(r"最近|最新|现在|目前|如今|刚刚|这几天|近来|latest|recent|now\b|current|"
                     r"these days|lately|anymore", re.IGNORECASE)
 NEAR_DUPLICATE = 0.985  # cosine above which two hits say the same thing
-RECENCY_BOOST = 0.1
+RECENCY_BOOST = 0.2
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,23 @@ class Ranked:
     candidate: Candidate
 
 
-def relevance(cosine: float, word_coverage: float, embedder: Embedder) -> float:
+def features(candidate: Candidate, query_vector: np.ndarray, query_weights: dict[int, float],
+             embedder: Embedder) -> tuple[float, float, float]:
+    """(mapped cosine, word coverage, confidence): the evidence the model weighs."""
     settings = get_settings()
     floor = settings.relativity_floor if settings.relativity_floor is not None else embedder.floor
     ceiling = (settings.relativity_ceiling if settings.relativity_ceiling is not None
                else embedder.ceiling)
+    cosine = float(candidate.vector @ query_vector)
     dense = min(1.0, max(0.0, (cosine - floor) / (ceiling - floor)))
+    return dense, coverage(query_weights, candidate.terms), candidate.confidence
+
+
+def relevance(dense: float, word_coverage: float, confidence: float) -> float:
+    settings = get_settings()
     z = (settings.relativity_bias + settings.relativity_dense_weight * dense
-         + settings.relativity_lexical_weight * word_coverage)
+         + settings.relativity_lexical_weight * word_coverage
+         + settings.relativity_confidence_weight * confidence)
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -47,15 +56,12 @@ def rank(candidates: list[Candidate], query_vector: np.ndarray, query_weights: d
     if not candidates:
         return []
     settings = get_settings()
-    vectors = np.stack([c.vector for c in candidates])
-    cosines = vectors @ query_vector
     times = [c.create_time for c in candidates]
     oldest, span = min(times), max(1, max(times) - min(times))
     wants_recent = bool(RECENT.search(query))
     ranked = []
-    for candidate, cosine in zip(candidates, cosines, strict=True):
-        score = relevance(float(cosine), coverage(query_weights, candidate.terms), embedder)
-        score *= 0.9 + 0.1 * candidate.confidence
+    for candidate in candidates:
+        score = relevance(*features(candidate, query_vector, query_weights, embedder))
         if conversation_id and candidate.conversation_id == conversation_id:
             score += settings.conversation_boost
         if wants_recent:
