@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate bench eval up down sdk clean
+.PHONY: install run test lint migrate bench eval load up down sdk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ migrate: install
 
 bench: install
 	$(BIN)/python -m tests.bench
+
+# 200 concurrent clients for 60 s against memos serve, on localhost.
+load: install
+	$(BIN)/python -m tests.load
 
 # Retrieval quality on tests/eval's dialogues; pass ARGS="--env LLM_BASE_URL=… --llm-judge".
 eval: install

@@ -1,0 +1,108 @@
+"""`make load`: 200 concurrent clients for 60 s against `memos serve` (what `make run`
+starts), on localhost only, bounded in count and time. Each client adds a message or
+searches (1 add in 4), as fast as answers come back. Prints the answers by code and the
+latencies; exits non-zero on any answer that is not a success or a documented rate-limit
+answer (40300 with Retry-After).
+
+LOAD_CLIENTS (200) and LOAD_SECONDS (60) change the shape; LOAD_KEYS (4) spreads the clients
+over that many API keys of one project."""
+
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from tests.e2e.process import MEMOS, run_service
+
+FACTS = ["我喜欢在周末去爬山。", "我女儿今年上小学二年级。", "I live in Berlin with my partner.",
+         "我对花生过敏。", "My favourite food is ramen.", "我每天早上喝一杯美式咖啡。"]
+QUERIES = ["周末做什么", "孩子几年级", "where do I live", "有什么忌口", "what do I like to eat",
+           "早餐喝什么"]
+
+
+async def client(number: int, http: httpx.AsyncClient, key: str, stop_at: float,
+                 codes: Counter, latencies: dict[str, list[float]], retry_after: list[bool]):
+    rng = random.Random(number)
+    user = f"load-user-{number % 50}"
+    sent = 0
+    while time.monotonic() < stop_at:
+        sent += 1
+        if rng.random() < 0.25:
+            kind, path = "add", "/add/message"
+            text = f"{rng.choice(FACTS)} #{number}-{sent}"
+            body = {"user_id": user, "conversation_id": f"c{number}",
+                    "messages": [{"role": "user", "content": text}]}
+        else:
+            kind, path = "search", "/search/memory"
+            body = {"user_id": user, "query": rng.choice(QUERIES)}
+        started = time.perf_counter()
+        try:
+            response = await http.post(path, json=body, headers={"Authorization": f"Token {key}"})
+            code = response.json().get("code", "no-envelope")
+            if code == 40300:
+                retry_after.append("retry-after" in response.headers)
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+        except (httpx.HTTPError, json.JSONDecodeError) as exc:
+            code = type(exc).__name__
+        latencies[kind].append((time.perf_counter() - started) * 1000)
+        codes[code] += 1
+
+
+async def drive(api: str, keys: list[str], clients: int, seconds: float) -> dict:
+    codes: Counter = Counter()
+    latencies: dict[str, list[float]] = {"add": [], "search": []}
+    retry_after: list[bool] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=api, limits=limits, timeout=30) as http:
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(client(n, http, keys[n % len(keys)], stop_at, codes, latencies,
+                                      retry_after) for n in range(clients)))
+    return {"codes": codes, "latencies": latencies, "retry_after": retry_after}
+
+
+def main() -> int:
+    clients = int(os.environ.get("LOAD_CLIENTS", "200"))
+    seconds = float(os.environ.get("LOAD_SECONDS", "60"))
+    key_count = int(os.environ.get("LOAD_KEYS", "4"))
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with run_service("serve", data, LOG_LEVEL="WARNING") as service:
+            keys = [(data / "api-key").read_text().strip()]
+            for _ in range(key_count - 1):
+                created = subprocess.run([MEMOS, "keys", "create", "--project", "default"],
+                                         env={**os.environ, "DATA_DIR": str(data)},
+                                         check=True, capture_output=True, text=True).stdout
+                keys.append(next(line.split()[-1] for line in created.splitlines()
+                                 if line.startswith("api key")))
+            result = asyncio.run(drive(service.api, keys, clients, seconds))
+    codes, latencies = result["codes"], result["latencies"]
+    total = sum(codes.values())
+    print(f"\n{clients} clients for {seconds:.0f} s over {len(keys)} keys, {os.cpu_count()} CPUs: "
+          f"{total} requests, {total / seconds:.0f} requests/s")
+    print("answers by code: " + ", ".join(f"{code}: {n}" for code, n in codes.most_common()))
+    for kind, samples in latencies.items():
+        if samples:
+            p = np.percentile(samples, [50, 95, 99])
+            print(f"{kind:6} {len(samples):6} requests  p50 {p[0]:.1f} ms  p95 {p[1]:.1f} ms  "
+                  f"p99 {p[2]:.1f} ms")
+    unexpected = {code: n for code, n in codes.items() if code not in (0, 40300)}
+    if result["retry_after"] and not all(result["retry_after"]):
+        unexpected["40300 without Retry-After"] = result["retry_after"].count(False)
+    if unexpected:
+        print(f"FAILED: unexpected answers {unexpected}")
+        return 1
+    print("0 errors other than documented rate-limit answers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
