@@ -13,6 +13,7 @@ from shared.vector_store import get_memory_index
 
 # Candidates fetched per requested memory, from each half: room for ranking to reorder.
 CANDIDATE_FACTOR = 4
+SPARE = 4  # rows read beyond the limit, for points whose rows are gone
 
 
 def search_memories(project_id: str, request: SearchMemoryRequest) -> dict:
@@ -26,11 +27,18 @@ def search_memories(project_id: str, request: SearchMemoryRequest) -> dict:
     ranked = [r for r in rank(candidates, vector, weights, request.query,
                               request.conversation_id, embedder)
               if request.relativity is None or r.relativity >= request.relativity]
+    items: list[dict] = []
     with new_session() as session:
-        rows = load_memories(session, project_id, [r.candidate.id for r in ranked])
-        # Points whose rows are gone (deleted, or a job that never committed) are skipped.
-        items = [to_item(rows[r.candidate.id], r.relativity) for r in ranked
-                 if r.candidate.id in rows and rows[r.candidate.id].status == "activated"][:limit]
+        # Rows of the best-ranked first, a few spare: points whose rows are gone (deleted, or
+        # a job that never committed) are skipped and the next ones read.
+        for start in range(0, len(ranked), limit + SPARE):
+            batch = ranked[start:start + limit + SPARE]
+            rows = load_memories(session, project_id, [r.candidate.id for r in batch])
+            items += [to_item(rows[r.candidate.id], r.relativity) for r in batch
+                      if r.candidate.id in rows and rows[r.candidate.id].status == "activated"]
+            if len(items) >= limit:
+                break
+    items = items[:limit]
     values = [item["memory_value"] for item in items]
     return {
         "memory_detail_list": items if request.return_matches else [],

@@ -73,6 +73,10 @@ class EdgeIndex:
         return merge_candidates([p for r in results for p in r],
                                 lambda sparse: sparse.indices if sparse else [])
 
+    def optimize(self) -> None:
+        """Builds the HNSW graph over what was written (blocks until done)."""
+        self._shard.optimize()
+
     def close(self) -> None:
         self._shard.flush()
         self._shard.close()
