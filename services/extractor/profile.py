@@ -33,6 +33,10 @@ PROFILE_WORDS = re.compile(
     r"\b(?:daughter|son|kids?|children|wife|husband|parents?|mother|father|family|allergic|"
     r"birthday|my name|named)\b", re.I)
 ATTRIBUTION = re.compile(r"^\[[^\]]{1,30}\]\s*")
+CLAUSE_MARKS = "，,。.；;！!？?"
+OTHER_PERSON = re.compile(r"[她他它]|女儿|儿子|孩子|老婆|妻子|丈夫|老公|朋友|同事|妈妈|爸爸|"
+                          r"\b(?:she|he|they|her|his|their|wife|husband|son|daughter|friend)\b",
+                          re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,15 +45,24 @@ class Attribute:
     value: str
 
 
+def _about_someone_else(text: str, position: int) -> bool:
+    """Whether the clause holding `position` is about another person ("她说长大要当饲养员")."""
+    start = max(text.rfind(mark, 0, position) for mark in CLAUSE_MARKS) + 1
+    return bool(OTHER_PERSON.search(text[start:position]))
+
+
 def attributes(statement: str) -> dict[str, str]:
-    """Attribute → value set by the statement (its attribution prefix ignored)."""
+    """Attribute → value the statement sets for the user (its attribution prefix ignored;
+    clauses about someone else are not the user's attributes)."""
     text = ATTRIBUTION.sub("", statement)
     found: dict[str, str] = {}
     for name, pattern in SLOT_PATTERNS:
-        match = pattern.search(text)
-        if match and name not in found:
-            found[name] = _clean(match.group("v"))
+        for match in pattern.finditer(text):
+            if name not in found and not _about_someone_else(text, match.start()):
+                found[name] = _clean(match.group("v"))
     for match in LIKE.finditer(text):
+        if _about_someone_else(text, match.start()):
+            continue
         liked = not (match.group("neg") or NEGATIVE_VERB.search(match.group(0)))
         found[f"likes:{_clean(match.group('v'))}"] = "yes" if liked else "no"
     return found

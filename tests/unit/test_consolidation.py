@@ -89,3 +89,9 @@ def test_bad_llm_decisions_fall_back_to_the_rules(llm: FakeLLM, reply: str) -> N
     new = memory("[user观点]用户搬到了上海。")
     (decision,) = decide([new], ["user"], [[near("[user观点]用户住在杭州。", 0.68)]])
     assert decision.relation == "update" and decision.target.memory.id == "old"
+
+
+def test_clauses_about_someone_else_are_not_the_users_attributes() -> None:
+    assert attributes("[user观点]用户带女儿去了动物园；她说长大要当动物饲养员") == {}
+    assert attributes("[user's view] The user's wife works as a nurse.") == {}
+    assert attributes("[user观点]用户的女儿喜欢画画") == {}
