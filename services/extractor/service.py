@@ -18,7 +18,7 @@ from services.extractor.schemas import ExtractedMemory, Turn
 from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.models import Memory, MemorySource, MemoryTag, Task
-from shared.db.session import transaction
+from shared.db.session import new_session, transaction
 from shared.dead_letters import record_failure
 from shared.embeddings import get_embedder
 from shared.lexical import document_terms
@@ -83,15 +83,10 @@ def _payload(memory: Memory) -> dict:
 
 
 def run_extraction(task_id: str) -> bool:
-    """Returns whether this run wrote the job's memories (False: done before, or unknown)."""
-    with transaction() as session:
-        task = repository.lock_task(session, task_id)
-        if task is None or task.status != "running":
-            return False
-        task.attempts += 1
-        turns = [Turn(m.id, m.role, m.content, m.chat_time)
-                 for m in repository.task_messages(session, task_id)]
-    extracted = extract(turns)
+    """Returns whether this run wrote the job's memories (False: done before, or unknown).
+
+    Extraction, embedding and the comparison with existing memories happen outside any write
+    transaction; only the final writes hold one, briefly, so adds are not kept waiting."""
     now = now_ms()
     index = get_memory_index()
     embedder = get_embedder()
@@ -99,18 +94,26 @@ def run_extraction(task_id: str) -> bool:
         task = repository.lock_task(session, task_id)
         if task is None or task.status != "running":
             return False
+        task.attempts += 1
+        turns = [Turn(m.id, m.role, m.content, m.chat_time)
+                 for m in repository.task_messages(session, task_id)]
         old_ids = repository.task_memory_ids(session, task_id)
         restored = _undo_previous_run(session, task_id, old_ids, now)
         delete_by_ids(session, old_ids)
-        session.flush()
-        rows = _rows(task, extracted, now)
-        vectors = embedder.embed_passages([_indexed_text(m) for m in rows]) if rows else []
-        if restored:  # back in the index before looking for neighbours
-            index.upsert(_indexed(restored, embedder.embed_passages(
-                [_indexed_text(m) for m in restored])))
+    if restored:  # back in the index before looking for neighbours
+        index.upsert(_indexed(restored, embedder.embed_passages(
+            [_indexed_text(m) for m in restored])))
+    extracted = extract(turns)
+    rows = _rows(task, extracted, now)
+    vectors = embedder.embed_passages([_indexed_text(m) for m in rows]) if rows else []
+    with new_session() as session:
         neighbours = [_neighbours(session, index, task, m, v, old_ids)
                       for m, v in zip(rows, vectors, strict=True)]
-        decisions = decide(rows, [e.speaker for e in extracted], neighbours)
+    decisions = decide(rows, [e.speaker for e in extracted], neighbours)
+    with transaction() as session:
+        task = repository.lock_task(session, task_id)
+        if task is None or task.status != "running":
+            return False
         written, archived, merged = _apply(session, rows, vectors, decisions, now)
         task.status, task.update_time, task.error = "completed", now, None
         # Index before commit: if indexing fails the job stays running and is retried; the
@@ -156,17 +159,19 @@ def _apply(session: Session, rows: list[Memory], vectors, decisions: list[Decisi
     written, archived, merged = [], [], []
     for memory, vector, decision in zip(rows, vectors, decisions, strict=True):
         memory.memory_type = decision.memory_type
-        target = decision.target
+        # The target as it is now: another job may have archived it since it was compared.
+        target = decision.target and session.get(Memory, decision.target.memory.id)
+        if target is not None and target.status != "activated":
+            target = None
         if decision.relation == "duplicate" and target is not None:
-            _merge(target.memory, memory, now)
-            merged.append((target.memory, target.vector))
+            _merge(target, memory, now)
+            merged.append((target, decision.target.vector))
             continue
         session.add(memory)
         written.append((memory, vector))
         if decision.relation == "update" and target is not None:
-            old = target.memory
-            old.status, old.superseded_by, old.update_time = "archived", memory.id, now
-            archived.append(old.id)
+            target.status, target.superseded_by, target.update_time = "archived", memory.id, now
+            archived.append(target.id)
     return written, archived, merged
 
 
