@@ -66,9 +66,10 @@ def history(session: Session, ids: list[str]) -> dict[str, list[Memory]]:
 def load_memories(session: Session, project_id: str, ids: list[str]) -> dict[str, Memory]:
     if not ids:
         return {}
-    rows = session.scalars(select(Memory).where(Memory.project_id == project_id,
-                                                Memory.id.in_(ids)))
-    return {m.id: m for m in rows}
+    # By primary key alone: with the project in the WHERE clause SQLite picks the
+    # (project, user, time) index and scans the project's rows (24 ms at 100k).
+    rows = session.scalars(select(Memory).where(Memory.id.in_(ids)))
+    return {m.id: m for m in rows if m.project_id == project_id}
 
 
 def matching_ids(session: Session, project_id: str, user_id: str | None,
