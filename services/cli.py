@@ -124,13 +124,14 @@ def main(argv: list[str] | None = None) -> int:
 def _run_http(name: str) -> int:
     import uvicorn
 
+    from services.embedded import KEEP_ALIVE_SECONDS
     from shared.config import get_settings
 
     settings = get_settings()
     factory = ("services.gateway.app:create_app" if name == "gateway"
                else "services.retriever.app:create_app")
     uvicorn.run(factory, factory=True, host=settings.host, port=settings.port, log_config=None,
-                access_log=False)
+                access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     return 0
 
 

@@ -19,6 +19,9 @@ from pathlib import Path
 from shared.config import get_settings
 
 log = logging.getLogger(__name__)
+# Longer than clients keep idle connections (httpx: 5 s), so the server never closes one just
+# as a client reuses it.
+KEEP_ALIVE_SECONDS = 30
 
 
 class EmbeddedRedis:
@@ -146,7 +149,7 @@ def serve() -> None:
           f"  data dir : {settings.data_dir.resolve()}\n", flush=True)
     try:
         uvicorn.run(create_app(), host=settings.host, port=settings.port, log_config=None,
-                    access_log=False)
+                    access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     finally:
         worker.stop()
         close_memory_index()

