@@ -37,6 +37,7 @@ migrate: install
 	$(BIN)/memos migrate
 
 bench: install
+	$(BIN)/pip install -q -e ".[test,bench]"
 	$(BIN)/python -m tests.bench
 
 # 200 concurrent clients for 60 s against memos serve, on localhost.

@@ -4,7 +4,8 @@ this machine), printed as a table and written to bench-results/bench.json.
 
 BENCH_SIZES (default "1000,10000,100000") sets the memory counts searched at; BENCH_ADDS the
 number of timed adds (default 300); BENCH_JOBS the jobs per worker-throughput run (default
-200)."""
+200); BENCH_MEM0_SIZES (default "1000,10000") the memory counts mem0 runs the same searches
+at."""
 
 import json
 import os
@@ -141,8 +142,7 @@ def preload(data_dir: Path, size: int, user: str) -> float:
     os.environ["DATA_DIR"] = str(data_dir)
     reset_runtime()
     texts = [fact(i) for i in range(500)]
-    pool = get_embedder().embed_passages(texts)
-    rng = np.random.default_rng(0)
+    vectors = pool_vectors(size, get_embedder().embed_passages)
     index = get_memory_index()
     now = now_ms()
     for start in range(0, size, 5000):
@@ -162,9 +162,8 @@ def preload(data_dir: Path, size: int, user: str) -> float:
                          create_time=now + i, update_time=now + i)
             memories.append({c.key: getattr(row, c.key) for c in Memory.__table__.columns})
             sources.append({"memory_id": memory_id, "message_id": message_id, "position": 0})
-            vector = pool[i % 500] + rng.normal(0, 0.01, pool.shape[1]).astype(np.float32)
-            points.append(IndexedMemory(memory_id, vector / np.linalg.norm(vector),
-                                        document_terms(_indexed_text(row)), _payload(row)))
+            points.append(IndexedMemory(memory_id, vectors[i], document_terms(_indexed_text(row)),
+                                        _payload(row)))
         with get_engine().begin() as connection:
             connection.execute(Message.__table__.insert(), messages)
             connection.execute(Memory.__table__.insert(), memories)
@@ -199,6 +198,67 @@ def bench_search(size: int) -> dict:
     return {"memories": size, "preload_s": round(load_seconds, 1), **percentiles(samples)}
 
 
+def pool_vectors(size: int, embed) -> np.ndarray:
+    """The same vectors preload() writes: 500 really embedded facts, reused with noise."""
+    pool = embed([fact(i) for i in range(500)])
+    rng = np.random.default_rng(0)
+    vectors = pool[np.arange(size) % 500] + rng.normal(0, 0.01, (size, pool.shape[1]))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def bench_mem0(size: int) -> dict:
+    """mem0 (PyPI mem0ai, its local Qdrant, infer=False so no LLM, the same embedding model
+    in-process) on the same memories and queries: add and search latency."""
+    os.environ["MEM0_TELEMETRY"] = "False"
+    from mem0 import Memory
+
+    from shared.embeddings import get_embedder
+
+    embedder = get_embedder()
+
+    class SameModel:
+        def embed(self, text: str, memory_action: str | None = None) -> list[float]:
+            if memory_action == "search":
+                return embedder.embed_queries([text])[0].tolist()
+            return embedder.embed_passages([text])[0].tolist()
+
+    user = f"bench-mem0-{size}"
+    with tempfile.TemporaryDirectory() as tmp:
+        memory = Memory.from_config({
+            "vector_store": {"provider": "qdrant", "config": {
+                "collection_name": "bench", "path": f"{tmp}/qdrant", "on_disk": True,
+                "embedding_model_dims": embedder.dim}},
+            "embedder": {"provider": "openai", "config": {"api_key": "unused",
+                                                         "embedding_dims": embedder.dim}},
+            "llm": {"provider": "openai", "config": {"api_key": "unused"}},
+            "history_db_path": f"{tmp}/history.db"})
+        memory.embedding_model = SameModel()
+        vectors = pool_vectors(size, embedder.embed_passages)
+        for start in range(0, size, 1000):  # preload through its vector store, as ours is
+            stop = min(size, start + 1000)
+            memory.vector_store.insert(
+                vectors=vectors[start:stop].tolist(), ids=[str(uuid.uuid4()) for _ in
+                                                           range(start, stop)],
+                payloads=[{"data": f"{fact(i % 500)} ({i})", "user_id": user, "hash": str(i),
+                           "created_at": "2025-01-01T00:00:00+00:00"}
+                          for i in range(start, stop)])
+        adds = []
+        for i in range(50):
+            started = time.perf_counter()
+            memory.add([{"role": "user", "content": f"{fact(i)} (new {i})"}], user_id=user,
+                       infer=False)
+            adds.append((time.perf_counter() - started) * 1000)
+        searches = []
+        for i in range(50):
+            query = f"{TOPICS[i % len(TOPICS)]}的安排" if i % 2 else f"what about {TOPICS[i % 18]}"
+            started = time.perf_counter()
+            found = memory.search(query, filters={"user_id": user}, limit=6)
+            searches.append((time.perf_counter() - started) * 1000)
+            assert found["results"], "mem0 found nothing"
+        memory.vector_store.client.close()
+    return {"memories": size, "add": percentiles(adds), "search": percentiles(searches)}
+
+
 def bench_workers(workers: int, jobs: int) -> dict:
     """Jobs/s of `workers` worker processes (one pool process each) draining `jobs` adds."""
     from tests.e2e.cluster import running_cluster
@@ -230,6 +290,9 @@ def main() -> None:
         results["add"] = bench_adds(client, adds)
         results["add_to_searchable_ms"] = bench_lag(client)
     results["search"] = [bench_search(size) for size in sizes]
+    mem0_sizes = [int(s) for s in os.environ.get("BENCH_MEM0_SIZES", "1000,10000").split(",")
+                  if s]
+    results["mem0"] = [bench_mem0(size) for size in mem0_sizes]
     jobs = int(os.environ.get("BENCH_JOBS", "200"))
     results["workers"] = [bench_workers(n, jobs) for n in (1, 2)]
 
@@ -253,6 +316,16 @@ def main() -> None:
     for s in results["search"]:
         print(f"{s['memories']} memories preloaded (SQL rows and index points, then the HNSW "
               f"build) in {s['preload_s']} s")
+    ours = {s["memories"]: s for s in results["search"]}
+    add_p50 = results["add"]["latency_ms"]["p50"]
+    for run in results["mem0"]:
+        print(f"mem0 {run['memories']} memories (in-process library, local Qdrant): add p50 "
+              f"{run['add']['p50']} ms, search p50 {run['search']['p50']} ms, p95 "
+              f"{run['search']['p95']} ms")
+        if run["memories"] in ours:
+            print(f"  ours over HTTP / mem0 in-process: search p50 "
+                  f"{ours[run['memories']]['p50'] / run['search']['p50']:.2f}x, add p50 "
+                  f"{add_p50 / run['add']['p50']:.2f}x (lower is faster)")
     for run in results["workers"]:
         print(f"distributed extraction, {run['workers']} worker process(es): "
               f"{run['jobs_per_s']} jobs/s ({run['jobs']} jobs in {run['seconds']} s)")
