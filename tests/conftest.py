@@ -2,6 +2,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared.config import get_settings
+from shared.llm import get_llm
+from tests.fake_llm import FakeLLM, fake_llm_server
 from tests.services import postgres_server, qdrant_settings, redis_server
 from tests.stack import Stack, running_stack
 
@@ -31,3 +34,15 @@ def stack(request, tmp_path_factory, redis_url) -> Iterator[Stack]:
     with qdrant_settings() as qdrant, running_stack(
             data_dir, request.getfixturevalue("postgres_url"), redis_url, **qdrant) as running:
         yield running
+
+
+@pytest.fixture
+def llm(monkeypatch) -> Iterator[FakeLLM]:
+    """An OpenAI-compatible endpoint on localhost, configured as this process's LLM."""
+    with fake_llm_server() as (fake, url):
+        settings = get_settings()
+        monkeypatch.setattr(settings, "llm_base_url", url)
+        monkeypatch.setattr(settings, "llm_model", "test-model")
+        get_llm.cache_clear()
+        yield fake
+    get_llm.cache_clear()

@@ -1,7 +1,6 @@
 """Consolidation decisions: by rules, and by an LLM on a local OpenAI-compatible endpoint."""
 
 import json
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -13,10 +12,8 @@ from services.extractor.consolidation import (
     same_details,
 )
 from services.extractor.profile import attributes, contradicts, is_profile_fact
-from shared.config import get_settings
 from shared.db.models import Memory
-from shared.llm import get_llm
-from tests.fake_llm import FakeLLM, fake_llm_server
+from tests.fake_llm import FakeLLM
 
 
 def memory(value: str, memory_id: str = "new") -> Memory:
@@ -54,17 +51,6 @@ def test_rules_merge_update_or_add() -> None:
     assert decide_by_rules(new, "user", [near("[user观点]用户喜欢爬山。", 0.7)]).relation == "new"
     assert decide_by_rules(memory("[assistant观点]助手会推荐上海的餐厅。"), "assistant",
                            []).memory_type == "WorkingMemory"
-
-
-@pytest.fixture
-def llm(monkeypatch) -> Iterator[FakeLLM]:
-    with fake_llm_server() as (fake, url):
-        settings = get_settings()
-        monkeypatch.setattr(settings, "llm_base_url", url)
-        monkeypatch.setattr(settings, "llm_model", "m")
-        get_llm.cache_clear()
-        yield fake
-    get_llm.cache_clear()
 
 
 def test_llm_decides_when_configured(llm: FakeLLM) -> None:

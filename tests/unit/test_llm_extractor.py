@@ -2,15 +2,12 @@
 repair by asking again, and the fall back to the rules."""
 
 import json
-from collections.abc import Iterator
-
-import pytest
 
 from services.extractor.llm_extractor import extract_by_llm, parse_output, render_dialogue
 from services.extractor.schemas import Turn
 from shared.config import get_settings
 from shared.llm import get_llm
-from tests.fake_llm import FakeLLM, fake_llm_server
+from tests.fake_llm import FakeLLM
 
 TURNS = [Turn("m0", "user", "我下周六要去杭州看望外婆。", "2025-06-02 09:00:00"),
          Turn("m1", "assistant", "好的，祝你旅途愉快！", "2025-06-02 09:00:05")]
@@ -18,17 +15,6 @@ GOOD = json.dumps({"memories": [{
     "key": "杭州探望外婆", "value": "用户计划于2025-06-07去杭州看望外婆。", "speaker": "user",
     "tags": ["杭州", "外婆"], "memory_time": "2025-06-07", "confidence": 0.9, "sources": [0]}]},
     ensure_ascii=False)
-
-
-@pytest.fixture
-def llm(monkeypatch) -> Iterator[FakeLLM]:
-    with fake_llm_server() as (fake, url):
-        settings = get_settings()
-        monkeypatch.setattr(settings, "llm_base_url", url)
-        monkeypatch.setattr(settings, "llm_model", "test-model")
-        get_llm.cache_clear()
-        yield fake
-    get_llm.cache_clear()
 
 
 def test_prompt_carries_numbered_dialogue_with_times(llm: FakeLLM) -> None:
