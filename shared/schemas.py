@@ -95,52 +95,6 @@ class GetStatusRequest(Request):
     task_id: str = Field(min_length=1)
 
 
-class Envelope(BaseModel):
-    code: int = 0
-    data: Any = None
-    message: str = "ok"
-
-
-class TaskData(BaseModel):
-    success: bool = True
-    task_id: str
-    status: Literal["running", "completed", "failed"]
-
-
-class SourceMessage(BaseModel):
-    id: str
-    role: str
-    content: str
-    chat_time: str | None
-    create_time: int
-
-
-class MemoryItem(BaseModel):
-    id: str
-    memory_key: str
-    memory_value: str
-    memory_type: str
-    memory_time: str | None
-    conversation_id: str
-    status: str
-    confidence: float
-    tags: list[str]
-    info: dict[str, Any]
-    agent_id: str | None
-    app_id: str | None
-    create_time: int
-    update_time: int
-    sources: list[SourceMessage]
-    relativity: float | None = None
-
-
-class SearchData(BaseModel):
-    memory_detail_list: list[MemoryItem]
-    message_detail_list: None = None
-    instruction: str | None = None
-    full_instruction: str | None = None
-
-
 class SearchQuery(BaseModel):
     """What the gateway asks the retriever: the request plus the authenticated project."""
 
