@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from shared.db.models import Memory, MemoryTag
+from shared.db.models import Memory, MemorySource, MemoryTag
 from shared.filters import Condition, MemoryFilter
 
 
@@ -82,8 +82,6 @@ def matching_ids(session: Session, project_id: str, user_id: str | None,
 
 def delete_by_ids(session: Session, ids: list[str]) -> None:
     # Explicit child deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys on.
-    from shared.db.models import MemorySource
-
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         session.execute(delete(MemorySource).where(MemorySource.memory_id.in_(chunk)))

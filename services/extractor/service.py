@@ -21,7 +21,7 @@ from shared.db.models import Memory, MemorySource, MemoryTag, Task
 from shared.db.session import new_session, transaction
 from shared.dead_letters import record_failure
 from shared.embeddings import get_embedder
-from shared.lexical import document_terms
+from shared.lexical import Terms, document_terms
 from shared.memories import delete_by_ids, load_memories
 from shared.metrics import LAG, MEMORIES_WRITTEN
 from shared.vector_store import IndexedMemory, get_memory_index
@@ -105,9 +105,11 @@ def run_extraction(task_id: str) -> bool:
             [_indexed_text(m) for m in restored])))
     extracted = extract(turns)
     rows = _rows(task, extracted, now)
-    vectors = embedder.embed_passages([_indexed_text(m) for m in rows]) if rows else []
+    texts = [_indexed_text(m) for m in rows]
+    vectors = embedder.embed_passages(texts) if rows else []
+    terms = {m.id: document_terms(text) for m, text in zip(rows, texts, strict=True)}
     with new_session() as session:
-        neighbours = [_neighbours(session, index, task, m, v, old_ids)
+        neighbours = [_neighbours(session, index, task, m, v, terms[m.id], old_ids)
                       for m, v in zip(rows, vectors, strict=True)]
     decisions = decide(rows, [e.speaker for e in extracted], neighbours)
     with transaction() as session:
@@ -118,7 +120,8 @@ def run_extraction(task_id: str) -> bool:
         task.status, task.update_time, task.error = "completed", now, None
         # Index before commit: if indexing fails the job stays running and is retried; the
         # retriever ignores points whose rows are not committed.
-        index.upsert(_indexed([m for m, _ in written + merged], [v for _, v in written + merged]))
+        index.upsert(_indexed([m for m, _ in written + merged], [v for _, v in written + merged],
+                              terms))
         stale = sorted((set(old_ids) - {m.id for m, _ in written}) | set(archived))
     index.delete(stale)
     MEMORIES_WRITTEN.labels(task.project_id).inc(len(written))
@@ -142,9 +145,9 @@ def _undo_previous_run(session: Session, task_id: str, old_ids: list[str],
 
 
 def _neighbours(session: Session, index, task: Task, memory: Memory, vector: np.ndarray,
-                exclude: list[str]) -> list[Neighbour]:
-    found = index.candidates(vector, document_terms(_indexed_text(memory)), task.project_id,
-                             task.user_id, None, limit=NEIGHBOURS)
+                terms: Terms, exclude: list[str]) -> list[Neighbour]:
+    found = index.candidates(vector, terms, task.project_id, task.user_id, None,
+                             limit=NEIGHBOURS)
     found = [c for c in found if c.id not in exclude]
     rows = load_memories(session, task.project_id, [c.id for c in found])
     near = [Neighbour(rows[c.id], float(c.vector @ vector), c.vector) for c in found
@@ -195,8 +198,13 @@ def _merge(existing: Memory, duplicate: Memory, now: int) -> None:
     existing.update_time = now
 
 
-def _indexed(memories: list[Memory], vectors) -> list[IndexedMemory]:
-    return [IndexedMemory(m.id, np.asarray(v), document_terms(_indexed_text(m)), _payload(m))
+def _indexed(memories: list[Memory], vectors,
+             known_terms: dict[str, Terms] | None = None) -> list[IndexedMemory]:
+    """Index points; words are segmented again only for memories whose text changed (merged
+    into) or that were not segmented in this run."""
+    known_terms = known_terms or {}
+    return [IndexedMemory(m.id, np.asarray(v), known_terms.get(m.id)
+                          or document_terms(_indexed_text(m)), _payload(m))
             for m, v in zip(memories, vectors, strict=True)]
 
 

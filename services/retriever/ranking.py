@@ -31,14 +31,19 @@ class Ranked:
     candidate: Candidate
 
 
-def features(candidate: Candidate, query_vector: np.ndarray, query_weights: dict[int, float],
-             embedder: Embedder) -> tuple[float, float, float]:
-    """(mapped cosine, word coverage, confidence): the evidence the model weighs."""
+def cosine_span(embedder: Embedder) -> tuple[float, float]:
+    """The cosines of unrelated text and of a paraphrase: configured, else the embedder's."""
     settings = get_settings()
     floor = settings.relativity_floor if settings.relativity_floor is not None else embedder.floor
     ceiling = (settings.relativity_ceiling if settings.relativity_ceiling is not None
                else embedder.ceiling)
-    cosine = float(candidate.vector @ query_vector)
+    return floor, ceiling
+
+
+def features(candidate: Candidate, cosine: float, query_weights: dict[int, float],
+             span: tuple[float, float]) -> tuple[float, float, float]:
+    """(mapped cosine, word coverage, confidence): the evidence the model weighs."""
+    floor, ceiling = span
     dense = min(1.0, max(0.0, (cosine - floor) / (ceiling - floor)))
     return dense, coverage(query_weights, candidate.terms), candidate.confidence
 
@@ -56,16 +61,18 @@ def rank(candidates: list[Candidate], query_vector: np.ndarray, query_weights: d
     if not candidates:
         return []
     settings = get_settings()
+    span = cosine_span(embedder)
+    cosines = np.stack([c.vector for c in candidates]) @ query_vector
     times = [c.create_time for c in candidates]
-    oldest, span = min(times), max(1, max(times) - min(times))
+    oldest, age_span = min(times), max(1, max(times) - min(times))
     wants_recent = bool(RECENT.search(query))
     ranked = []
-    for candidate in candidates:
-        score = relevance(*features(candidate, query_vector, query_weights, embedder))
+    for candidate, cosine in zip(candidates, cosines, strict=True):
+        score = relevance(*features(candidate, float(cosine), query_weights, span))
         if conversation_id and candidate.conversation_id == conversation_id:
             score += settings.conversation_boost
         if wants_recent:
-            score += RECENCY_BOOST * (candidate.create_time - oldest) / span
+            score += RECENCY_BOOST * (candidate.create_time - oldest) / age_span
         ranked.append(Ranked(round(min(1.0, score), 4), candidate))
     ranked.sort(key=lambda r: -r.relativity)
     return without_near_duplicates(ranked)

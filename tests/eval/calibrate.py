@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from services.embedded import EmbeddedRedis
-from services.retriever.ranking import features
+from services.retriever.ranking import cosine_span, features
 from shared.embeddings import get_embedder
 from shared.lexical import query_terms
 from shared.memories import load_memories
@@ -46,7 +46,8 @@ def collect(stack) -> tuple[np.ndarray, np.ndarray, list[str]]:
             memories = load_memories(session, "test-project", [c.id for c in found])
             for candidate in found:
                 sources = {local_ids.get(s.message_id) for s in memories[candidate.id].sources}
-                rows.append(features(candidate, vector, weights, embedder))
+                rows.append(features(candidate, float(candidate.vector @ vector), weights,
+                                     cosine_span(embedder)))
                 labels.append(float(bool(sources & set(question["evidence"]))))
                 users.append(question["user"])
     return np.array(rows), np.array(labels), users
