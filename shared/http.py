@@ -25,11 +25,12 @@ class JSONBytes(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def ok(data: Any) -> dict[str, Any]:
-    return {"code": 0, "data": data, "message": "ok"}
+def ok(data: Any) -> JSONBytes:
+    """The success envelope, serialised here: a Response skips FastAPI's generic encoder."""
+    return JSONBytes({"code": 0, "data": data, "message": "ok"})
 
 
 def envelope_response(error: APIError) -> JSONBytes:

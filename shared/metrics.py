@@ -10,7 +10,7 @@ import os
 import threading
 import time
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -104,15 +104,37 @@ class ServiceState:
             yield from self._families
 
 
-def install_metrics(app: FastAPI, service: str, state: ServiceState | None = None) -> None:
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):
+class RequestMetrics:
+    """ASGI middleware: latency and answers by route (plain ASGI, which costs a fraction of
+    Starlette's BaseHTTPMiddleware per request)."""
+
+    def __init__(self, app, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        LATENCY.labels(service, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(service, route, str(response.status_code)).inc()
-        return response
+        status = 500
+
+        async def send_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            LATENCY.labels(self.service, route).observe(time.perf_counter() - started)
+            REQUESTS.labels(self.service, route, str(status)).inc()
+
+
+def install_metrics(app: FastAPI, service: str, state: ServiceState | None = None) -> None:
+    app.add_middleware(RequestMetrics, service=service)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,6 +54,43 @@ class Connection:
         headers = dict(line.lower().split(": ", 1) for line in head[1:] if ": " in line)
         data = await self.reader.readexactly(int(headers["content-length"]))
         return status, headers, json.loads(data)
+
+
+async def open_loop(api: str, key: str, rate: float, seconds: float,
+                    body: Callable[[int], tuple[str, dict]]) -> tuple[list[float], Counter]:
+    """Sends request i at start + i/rate whether or not earlier ones were answered (a free
+    connection is taken, or a new one opened), and times each from its scheduled moment, so
+    a slow answer cannot hide the requests that should have been sent meanwhile. Returns the
+    latencies in ms and the answers by code."""
+    url = urlsplit(api)
+    idle: list[Connection] = []
+    latencies: list[float] = []
+    codes: Counter = Counter()
+
+    async def send(scheduled: float, path: str, payload: dict) -> None:
+        connection = idle.pop() if idle else Connection(url.hostname, url.port, url.path)
+        try:
+            _, _, answer = await connection.post(path, payload, key)
+            codes[answer.get("code", "no-envelope")] += 1
+            idle.append(connection)
+        except (OSError, asyncio.IncompleteReadError, ValueError, KeyError) as exc:
+            codes[type(exc).__name__] += 1
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+
+    started = time.perf_counter()
+    pending = set()
+    for i in range(int(rate * seconds)):
+        scheduled = started + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(send(scheduled, *body(i)))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    await asyncio.gather(*pending)
+    for connection in idle:
+        connection.writer.close()
+    return latencies, codes
 
 
 async def client(number: int, api: str, key: str, stop_at: float, codes: Counter,

@@ -26,11 +26,13 @@ def reset_runtime() -> None:
     """Forget every per-process singleton so the next use reads the current environment."""
     from services.gateway.keys.service import key_cache
     from services.gateway.memories import service as memories_service
+    from services.gateway.messages.ingest import stop_ingest
     from shared import vector_store
     from shared.config import get_settings
     from shared.db import session
     from shared.llm import get_llm
 
+    stop_ingest()
     get_settings.cache_clear()
     if session.get_engine.cache_info().currsize:
         session.get_engine().dispose()

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from services.gateway.memories.endpoints import router as memories_router
 from services.gateway.messages.endpoints import router as messages_router
+from services.gateway.messages.ingest import stop_ingest
 from shared.config import get_settings
 from shared.db.migrate import upgrade_database
 from shared.http import install_error_handlers
@@ -27,6 +28,7 @@ def create_app(run_relay: bool = True) -> FastAPI:
         if relay:
             relay.start()
         yield
+        stop_ingest()  # answers the adds already taken before the process exits
         if relay:
             relay.stop()
 

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Header
+from starlette.concurrency import run_in_threadpool
 
 from services.gateway.keys.service import AuthenticatedProject, key_cache
 from shared.config import get_settings
@@ -11,7 +12,7 @@ from shared.errors import MissingApiKey
 from shared.limits import rate_limiter
 
 
-def authenticated_project(
+async def authenticated_project(
     authorization: Annotated[str | None, Header(description="Token <API_KEY> or Bearer <API_KEY>")]
     = None,
 ) -> AuthenticatedProject:
@@ -23,7 +24,9 @@ def authenticated_project(
             raise MissingApiKey()
     else:  # the bare key
         key = scheme
-    project = key_cache.authenticate(new_session, key.strip())
+    key = key.strip()
+    project = key_cache.cached(key) or await run_in_threadpool(key_cache.authenticate,
+                                                               new_session, key)
     settings = get_settings()
     rate_limiter.check(project.key_id, settings.rate_limit_per_second, settings.rate_limit_burst)
     return project

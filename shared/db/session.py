@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import get_settings
@@ -53,9 +53,19 @@ def new_session() -> Session:
 _sqlite_writer = threading.Lock()
 
 
+def _writer_turn():
+    return _sqlite_writer if get_engine().dialect.name == "sqlite" else nullcontext()
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """A session whose work commits at the end of the block, or rolls back on error."""
-    turn = _sqlite_writer if get_engine().dialect.name == "sqlite" else nullcontext()
-    with turn, new_session() as session, session.begin():
+    with _writer_turn(), new_session() as session, session.begin():
         yield session
+
+
+@contextmanager
+def core_transaction() -> Iterator[Connection]:
+    """The same without the ORM, for hot paths that write rows in bulk."""
+    with _writer_turn(), get_engine().begin() as connection:
+        yield connection

@@ -71,6 +71,16 @@ class KeyCache:
         self._entries: dict[str, tuple[float, AuthenticatedProject | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, key: str) -> AuthenticatedProject | None:
+        """The key's project when known (without a SQL query), None when it must be looked
+        up; raises for a key known to be invalid."""
+        entry = self._entries.get(hash_key(key))
+        if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
+            return None
+        if entry[1] is None:
+            raise InvalidApiKey()
+        return entry[1]
+
     def authenticate(self, session_factory, key: str) -> AuthenticatedProject:
         digest = hash_key(key)
         now = time.monotonic()

@@ -2,14 +2,14 @@ from fastapi import APIRouter
 
 from services.gateway.deps import CurrentProject
 from services.gateway.memories import service
-from shared.http import ok
+from shared.http import JSONBytes, ok
 from shared.schemas import DeleteMemoryRequest, GetMemoryRequest, SearchMemoryRequest
 
 router = APIRouter()
 
 
 @router.post("/search/memory")
-def search_memory(body: SearchMemoryRequest, project: CurrentProject) -> dict:
+def search_memory(body: SearchMemoryRequest, project: CurrentProject) -> JSONBytes:
     """The user's activated memories most relevant to `query`, scored by `relativity` in
     [0, 1] (memories of `conversation_id` rank higher), and optionally an `instruction` and a
     `full_instruction` built from them."""
@@ -17,13 +17,13 @@ def search_memory(body: SearchMemoryRequest, project: CurrentProject) -> dict:
 
 
 @router.post("/get/memory")
-def get_memory(body: GetMemoryRequest, project: CurrentProject) -> dict:
+def get_memory(body: GetMemoryRequest, project: CurrentProject) -> JSONBytes:
     """A page of the user's memories, newest first, each with its source messages."""
     return ok(service.get_memories(project.project_id, body))
 
 
 @router.post("/delete/memory")
-def delete_memory(body: DeleteMemoryRequest, project: CurrentProject) -> dict:
+def delete_memory(body: DeleteMemoryRequest, project: CurrentProject) -> JSONBytes:
     """Delete memories by `memory_ids`, all of a `user_id`'s, or those matching `filter`."""
     service.delete_memories(project.project_id, body)
     return ok({"success": True})

@@ -1,11 +1,15 @@
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from services.gateway.deps import CurrentProject
 from services.gateway.messages import service
-from shared.db.models import Message, Task
-from shared.http import ok
+from services.gateway.messages.ingest import get_ingest
+from shared.config import get_settings
+from shared.db.models import Message
+from shared.http import JSONBytes, ok
 from shared.schemas import (
     AddFeedbackRequest,
     AddMessageRequest,
@@ -17,8 +21,13 @@ from shared.schemas import (
 router = APIRouter()
 
 
-def _task_data(task: Task) -> dict:
-    return {"success": task.status != "failed", "task_id": task.id, "status": task.status}
+async def _add(project_id: str, request: AddMessageRequest, kind: str) -> JSONBytes:
+    accepted = await asyncio.wrap_future(get_ingest().submit(project_id, request, kind))
+    task_id, status = accepted.task_id, accepted.status
+    if not request.async_mode:
+        status = (await run_in_threadpool(service.wait_for_task, project_id, task_id,
+                                          get_settings().sync_add_timeout)).status
+    return ok({"success": status != "failed", "task_id": task_id, "status": status})
 
 
 def _clock(ms: int) -> str:
@@ -33,23 +42,23 @@ def _message_data(message: Message) -> dict:
 
 
 @router.post("/add/message")
-def add_message(body: AddMessageRequest, project: CurrentProject) -> dict:
+async def add_message(body: AddMessageRequest, project: CurrentProject) -> JSONBytes:
     """Store raw dialogue; memories are extracted from it asynchronously. The messages are
     committed before the answer; the same request sent again creates nothing twice."""
-    return ok(_task_data(service.add_messages(project.project_id, body)))
+    return await _add(project.project_id, body, "add")
 
 
 @router.post("/add/feedback")
-def add_feedback(body: AddFeedbackRequest, project: CurrentProject) -> dict:
+async def add_feedback(body: AddFeedbackRequest, project: CurrentProject) -> JSONBytes:
     """A user's feedback on the conversation, stored and extracted like a user message."""
     request = AddMessageRequest(user_id=body.user_id, conversation_id=body.conversation_id,
                                 messages=[ChatMessage(role="user", content=body.feedback_content)],
                                 agent_id=body.agent_id, app_id=body.app_id)
-    return ok(_task_data(service.add_messages(project.project_id, request, kind="feedback")))
+    return await _add(project.project_id, request, "feedback")
 
 
 @router.post("/get/message")
-def get_message(body: GetMessageRequest, project: CurrentProject) -> dict:
+def get_message(body: GetMessageRequest, project: CurrentProject) -> JSONBytes:
     """The raw messages of a conversation, in conversation order (the last
     `message_limit_number` when given)."""
     messages = service.get_messages(project.project_id, body.user_id, body.conversation_id,
@@ -58,7 +67,7 @@ def get_message(body: GetMessageRequest, project: CurrentProject) -> dict:
 
 
 @router.post("/get/status")
-def get_status(body: GetStatusRequest, project: CurrentProject) -> dict:
+def get_status(body: GetStatusRequest, project: CurrentProject) -> JSONBytes:
     """Where an extraction job is: running, completed or failed."""
     task = service.get_task(project.project_id, body.task_id)
     return ok({"task_id": task.id, "status": task.status})

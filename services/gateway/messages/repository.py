@@ -4,14 +4,6 @@ from sqlalchemy.orm import Session
 from shared.db.models import Message, Task
 
 
-def existing_dedupe_keys(session: Session, project_id: str, user_id: str, conversation_id: str,
-                         keys: list[str]) -> set[str]:
-    rows = session.scalars(select(Message.dedupe_key).where(
-        Message.project_id == project_id, Message.user_id == user_id,
-        Message.conversation_id == conversation_id, Message.dedupe_key.in_(keys)))
-    return set(rows)
-
-
 def conversation_messages(session: Session, project_id: str, user_id: str, conversation_id: str,
                           last: int | None) -> list[Message]:
     query = select(Message).where(

@@ -1,0 +1,247 @@
+"""Accepting dialogue with group commit.
+
+Adds go to one writer thread per gateway process. It takes every add waiting (up to BATCH),
+writes their messages and jobs in one transaction, publishes the new jobs over one broker
+connection, then answers them all: a lone add is written at once, and a burst costs one
+commit instead of one each. An add is answered only after its commit, so nothing answered is
+ever lost, and a job the broker did not take is still in the outbox for the relay.
+"""
+
+import hashlib
+import logging
+import queue
+import threading
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shared.clock import now_ms
+from shared.config import get_settings
+from shared.db.models import Message, Task
+from shared.db.session import core_transaction, transaction
+from shared.errors import InputTooLarge, MemoryServiceUnavailable
+from shared.queue import enqueue_extractions
+from shared.schemas import AddMessageRequest, ChatMessage
+
+log = logging.getLogger(__name__)
+NAMESPACE = uuid.UUID("6f1c4a52-7d0e-4c1e-9a57-1f0f3b0c8d21")
+BATCH = 256
+
+
+@dataclass(frozen=True)
+class Accepted:
+    task_id: str
+    status: str  # running | completed | failed
+    fresh: bool  # created by this add, with messages to extract
+
+
+@dataclass
+class _Add:
+    """One add, with its job id and message keys worked out before the transaction."""
+
+    project_id: str
+    request: AddMessageRequest
+    kind: str
+    task_id: str
+    keys: list[str]
+    future: Future
+
+    @property
+    def scope(self) -> tuple[str, str, str]:
+        return self.project_id, self.request.user_id, self.request.conversation_id
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(orjson.dumps(parts)).hexdigest()
+
+
+def _dedupe_key(message: ChatMessage, batch: str, index: int) -> str:
+    """A message with a chat_time is the same message wherever it is re-sent (clients that
+    send a sliding window); one without is only the same inside an identical retried batch."""
+    if message.chat_time:
+        return _digest(message.role, message.content, message.chat_time)
+    return _digest(batch, index)
+
+
+def check_limits(request: AddMessageRequest) -> None:
+    settings = get_settings()
+    if settings.max_messages_per_add and len(request.messages) > settings.max_messages_per_add:
+        raise InputTooLarge(f"{len(request.messages)} messages in one add; the limit is "
+                            f"{settings.max_messages_per_add}")
+    longest = max(len(m.content) for m in request.messages)
+    if settings.max_message_chars and longest > settings.max_message_chars:
+        raise InputTooLarge(f"a message of {longest} characters; the limit is "
+                            f"{settings.max_message_chars}")
+
+
+def prepare(project_id: str, request: AddMessageRequest, kind: str) -> _Add:
+    """The same request sent again gets the same job id and message keys."""
+    batch = _digest(project_id, request.user_id, request.conversation_id, kind,
+                    [(m.role, m.content, m.chat_time) for m in request.messages])
+    keys = [_dedupe_key(m, batch, i) for i, m in enumerate(request.messages)]
+    return _Add(project_id, request, kind, str(uuid.uuid5(NAMESPACE, batch)), keys, Future())
+
+
+def _insert_new(connection: Connection, model: type, rows: list[dict], returning) -> set:
+    """INSERT ... ON CONFLICT DO NOTHING: rows another add stored first (in this process or
+    another gateway) are skipped. Returns `returning` of the rows written."""
+    if not rows:
+        return set()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model.__table__).on_conflict_do_nothing().returning(returning)
+    return set(connection.scalars(statement, rows))
+
+
+def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
+    """Stores the messages and jobs of `adds` and says what became of each, in their order. A
+    message already stored (a retried add, a window re-sent with its chat_times) is not
+    stored again, and an add with no new message gets a job that is already complete."""
+    now = now_ms()
+    messages: dict[tuple[str, str, str, str], dict] = {}
+    tasks: dict[str, dict] = {}
+    for add in adds:
+        request = add.request
+        for message, key in zip(request.messages, add.keys, strict=True):
+            messages.setdefault((*add.scope, key), {
+                "id": str(uuid.uuid5(NAMESPACE, f"{add.task_id}:{key}")),
+                "project_id": add.project_id, "user_id": request.user_id,
+                "conversation_id": request.conversation_id, "task_id": add.task_id,
+                "dedupe_key": key, "role": message.role, "content": message.content,
+                "chat_time": message.chat_time, "create_time": now})
+        tasks.setdefault(add.task_id, {
+            "id": add.task_id, "project_id": add.project_id, "user_id": request.user_id,
+            "conversation_id": request.conversation_id, "kind": add.kind, "attempts": 0,
+            "attributes": {"agent_id": request.agent_id, "app_id": request.app_id,
+                           "tags": request.tags or [], "info": request.info or {}},
+            "create_time": now, "update_time": now})
+    with_news = _insert_new(connection, Message, list(messages.values()), Message.task_id)
+    for task_id, row in tasks.items():
+        row["status"] = "running" if task_id in with_news else "completed"
+        row["dispatch_time"] = now if task_id in with_news else None
+    created = _insert_new(connection, Task, list(tasks.values()), Task.id)
+    status = {task_id: row["status"] for task_id, row in tasks.items() if task_id in created}
+    if len(created) < len(tasks):
+        status.update(connection.execute(select(Task.id, Task.status).where(
+            Task.id.in_([task_id for task_id in tasks if task_id not in created]))).all())
+    results, answered = [], set()
+    for add in adds:
+        fresh = add.task_id in created and add.task_id in with_news and \
+            add.task_id not in answered
+        answered.add(add.task_id)
+        results.append(Accepted(add.task_id, status[add.task_id], fresh))
+    return results
+
+
+def _drain(waiting: queue.SimpleQueue, first, limit: int) -> tuple[list, bool]:
+    """`first` and whatever else is waiting, up to `limit`; and whether the end (None) came."""
+    items = [first]
+    while len(items) < limit:
+        try:
+            item = waiting.get_nowait()
+        except queue.Empty:
+            return items, False
+        if item is None:
+            return items, True
+        items.append(item)
+    return items, False
+
+
+class Ingest:
+    """Two threads in a pipeline: the writer commits a batch while the publisher sends the
+    jobs of the one before and answers it."""
+
+    def __init__(self) -> None:
+        self._waiting: queue.SimpleQueue[_Add | None] = queue.SimpleQueue()
+        self._committed: queue.SimpleQueue[tuple[list[_Add], list[Accepted]] | None] = \
+            queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._write, name="ingest-writer", daemon=True),
+                         threading.Thread(target=self._answer, name="ingest-publisher",
+                                          daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, project_id: str, request: AddMessageRequest, kind: str) -> Future:
+        check_limits(request)
+        add = prepare(project_id, request, kind)
+        self._waiting.put(add)
+        return add.future
+
+    def stop(self) -> None:
+        """Answers every add already submitted, then ends the threads."""
+        self._waiting.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _write(self) -> None:
+        ended = False
+        while not ended and (first := self._waiting.get()) is not None:
+            adds, ended = _drain(self._waiting, first, BATCH)
+            try:
+                with core_transaction() as connection:
+                    results = write(connection, adds)
+            except Exception as exc:
+                log.exception("could not store adds", extra={"count": len(adds)})
+                for add in adds:
+                    add.future.set_exception(exc)
+                continue
+            self._committed.put((adds, results))
+        self._committed.put(None)
+
+    def _answer(self) -> None:
+        ended = False
+        while not ended and (first := self._committed.get()) is not None:
+            batches, ended = _drain(self._committed, first, BATCH)
+            sent = self._publish([result.task_id for _, results in batches
+                                  for result in results if result.fresh])
+            for adds, results in batches:
+                for add, result in zip(adds, results, strict=True):
+                    if result.fresh and not sent:
+                        add.future.set_exception(MemoryServiceUnavailable(
+                            "messages saved, but the job queue is unreachable: extraction "
+                            "will run when it is back; retrying this request is safe"))
+                    else:
+                        add.future.set_result(result)
+
+    @staticmethod
+    def _publish(task_ids: list[str]) -> bool:
+        """Sends the jobs; if the broker did not take them they go back to the relay at once
+        (some may have been sent: a job sent twice runs once)."""
+        if not task_ids:
+            return True
+        try:
+            enqueue_extractions(task_ids)
+            return True
+        except Exception as exc:
+            log.warning("enqueue failed", extra={"jobs": len(task_ids), "error": str(exc)})
+        try:
+            with transaction() as session:
+                session.execute(update(Task).where(Task.id.in_(task_ids),
+                                                   Task.status == "running")
+                                .values(dispatch_time=None))
+        except Exception:
+            log.exception("could not mark jobs for re-send", extra={"jobs": len(task_ids)})
+        return False
+
+
+_ingest: Ingest | None = None
+_lock = threading.Lock()
+
+
+def get_ingest() -> Ingest:
+    global _ingest
+    with _lock:
+        if _ingest is None:
+            _ingest = Ingest()
+        return _ingest
+
+
+def stop_ingest() -> None:
+    global _ingest
+    with _lock:
+        if _ingest is not None:
+            _ingest.stop()
+            _ingest = None

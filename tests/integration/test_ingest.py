@@ -1,0 +1,61 @@
+"""Group commit: adds written together in one transaction keep every promise a lone add makes
+(one job per distinct add, each message once, in order), on SQLite and on PostgreSQL."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from services.gateway.messages.ingest import Accepted, prepare, write
+from shared.db.session import core_transaction
+from shared.schemas import AddMessageRequest
+from tests.stack import Stack
+
+
+def _write(*bodies: dict) -> list[Accepted]:
+    adds = [prepare("test-project", AddMessageRequest(**body), "add") for body in bodies]
+    with core_transaction() as connection:
+        return write(connection, adds)
+
+
+def test_one_batch_stores_each_job_and_message_once(stack: Stack) -> None:
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    first = {"user_id": user, "conversation_id": "c", "messages": [
+        {"role": "user", "content": "我下周去成都出差。", "chat_time": "2025-03-01 10:00"},
+        {"role": "assistant", "content": "好的，祝顺利。", "chat_time": "2025-03-01 10:01"}]}
+    window = {**first, "messages": first["messages"][1:] + [
+        {"role": "user", "content": "顺便想吃火锅。", "chat_time": "2025-03-01 10:02"}]}
+    nothing_new = {**first, "messages": first["messages"][:1]}
+
+    results = _write(first, first, window, nothing_new)
+    assert results[0].fresh and results[0].status == "running"
+    assert results[1] == Accepted(results[0].task_id, "running", False)  # the retry inside
+    assert results[2].fresh and results[2].task_id != results[0].task_id
+    assert results[3] == Accepted(results[3].task_id, "completed", False)
+
+    again = _write(window, first)  # both retried after their commit
+    assert again == [Accepted(results[2].task_id, "running", False),
+                     Accepted(results[0].task_id, "running", False)]
+    stored = stack.ok("/get/message", {"user_id": user, "conversation_id": "c"})
+    assert [m["content"] for m in stored["message_detail_list"]] == [
+        "我下周去成都出差。", "好的，祝顺利。", "顺便想吃火锅。"]
+
+
+def test_concurrent_identical_adds_share_one_job(stack: Stack) -> None:
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    messages = [{"role": "user", "content": "我养了一只叫年糕的柯基。"}]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: stack.add(user, "c", messages), range(16)))
+    assert len({answer["task_id"] for answer in answers}) == 1
+    assert stack.wait(answers[0]["task_id"]) == "completed"
+    stored = stack.ok("/get/message", {"user_id": user, "conversation_id": "c"})
+    assert len(stored["message_detail_list"]) == 1
+    assert stack.ok("/get/memory", {"user_id": user})["total"] == 1
+
+
+def test_many_adds_at_once_are_all_answered_and_extracted(stack: Stack) -> None:
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: stack.add(user, f"c{i}", [
+            {"role": "user", "content": f"我第{i}次去杭州是为了看西湖。"}]), range(40)))
+    assert len({answer["task_id"] for answer in answers}) == 40
+    assert all(stack.wait(answer["task_id"]) == "completed" for answer in answers)
+    assert stack.ok("/get/memory", {"user_id": user, "size": 50})["total"] == 40
