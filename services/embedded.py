@@ -141,7 +141,7 @@ def serve() -> None:
     configure_logging()
     upgrade_database()
     key = bootstrap_key()
-    worker = InProcessWorker(settings.worker_concurrency)
+    worker = InProcessWorker(settings.worker_threads)
     worker.start()
     base = f"http://{settings.host}:{settings.port}/api/openmem/v1"
     print(f"\nMemOS memory service\n  base URL : {base}\n  API key  : {key}\n"

@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     llm_max_retries: int = 2
 
     # Extraction jobs.
-    worker_concurrency: int = 2  # threads of the in-process worker in embedded mode
+    # Threads of the in-process worker in embedded mode; 0: one with the rule extractor (it
+    # is CPU-bound: a second thread adds no throughput under the GIL and slows the API),
+    # four with an LLM (each waits on the network).
+    worker_concurrency: int = 0
     worker_metrics_port: int = 9100  # a worker process's /metrics; 0 turns it off
     job_max_attempts: int = 5
     outbox_redrive_after: float = 60.0  # seconds before an unfinished job is sent again
@@ -97,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def worker_threads(self) -> int:
+        return self.worker_concurrency or (4 if self.llm_enabled else 1)
 
 
 @lru_cache

@@ -13,7 +13,7 @@ from shared.config import get_settings
 from shared.db.models import Task
 from shared.db.session import transaction
 from shared.dead_letters import record_failure
-from shared.queue import enqueue_extraction
+from shared.queue import enqueue_extractions
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -37,17 +37,15 @@ def redrive_pending() -> int:
                 continue
             task.dispatch_time = now
             to_send.append(task.id)
-    sent = 0
-    for task_id in to_send:
-        try:
-            enqueue_extraction(task_id)
-            sent += 1
-        except Exception as exc:
-            log.warning("outbox re-send failed", extra={"task_id": task_id, "error": str(exc)})
-            break
-    if sent:
-        log.info("outbox re-sent jobs", extra={"count": sent})
-    return sent
+    if not to_send:
+        return 0
+    try:
+        enqueue_extractions(to_send)
+    except Exception as exc:
+        log.warning("outbox re-send failed", extra={"jobs": len(to_send), "error": str(exc)})
+        return 0
+    log.info("outbox re-sent jobs", extra={"count": len(to_send)})
+    return len(to_send)
 
 
 class OutboxRelay:

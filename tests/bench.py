@@ -7,6 +7,7 @@ number of timed adds (default 300); BENCH_JOBS the jobs per worker-throughput ru
 200); BENCH_MEM0_SIZES (default "1000,10000") the memory counts mem0 runs the same searches
 at."""
 
+import asyncio
 import json
 import os
 import platform
@@ -83,23 +84,57 @@ def bench_embedding() -> dict:
     return {"embedder": embedder.name, **percentiles(samples)}
 
 
+def turn(i: int) -> tuple[str, dict]:
+    """An add as a chat app sends one: a user's line and the assistant's answer."""
+    return "/add/message", {"user_id": f"bench-rate-{i % 50}", "conversation_id": f"c{i % 200}",
+                            "messages": [{"role": "user", "content": f"{fact(i)} #{i}"},
+                                         {"role": "assistant", "content": "好的，我记住了。"}]}
+
+
+def bench_add_rates(api: str, key: str, rates: list[int], seconds: float) -> list[dict]:
+    """add/message latency with adds arriving at fixed rates (open loop, from this process),
+    then the most it sustains: 64 clients sending as fast as answers come back."""
+    from tests.load import drive_adds, open_loop
+
+    asyncio.run(open_loop(api, key, 100, 2, turn))  # warm up: connections, caches
+    results = []
+    for rate in rates:
+        latencies, codes = asyncio.run(open_loop(api, key, rate, seconds, turn))
+        assert set(codes) == {0}, f"answers other than success: {codes}"
+        results.append({"adds_per_s": rate, "messages_per_s": 2 * rate,
+                        **percentiles(latencies)})
+    adds, elapsed, latencies = asyncio.run(drive_adds(api, key, 64, seconds, turn))
+    results.append({"adds_per_s": round(adds / elapsed), "messages_per_s": round(2 * adds /
+                                                                               elapsed),
+                    "clients": 64, **percentiles(latencies)})
+    return results
+
+
+def bench_gateway_adds(rates: list[int], seconds: float) -> list[dict]:
+    """One `memos gateway` process on PostgreSQL and Redis, with no worker beside it on
+    these 2 CPUs: what a gateway process accepts."""
+    from tests.e2e.cluster import running_cluster
+    from tests.services import postgres_server
+
+    with tempfile.TemporaryDirectory() as tmp, postgres_server() as database, \
+            running_cluster(Path(tmp), database, workers=0,
+                            OUTBOX_REDRIVE_AFTER="3600") as cluster:
+        return bench_add_rates(cluster.gateway.api, cluster.key("bench"), rates, seconds)
+
+
 def bench_adds(client: Client, count: int) -> dict:
+    """Embedded mode: one client's adds one after another, then extraction throughput."""
     user = f"bench-add-{uuid.uuid4().hex[:6]}"
     samples = []
     for i in range(count):
         started = time.perf_counter()
         client.add(user, f"c{i}", fact(i) + f" #{uuid.uuid4().hex[:6]}")
         samples.append((time.perf_counter() - started) * 1000)
-    sustained_user = f"bench-rate-{uuid.uuid4().hex[:6]}"
-    started = time.perf_counter()
-    with ThreadPoolExecutor(16) as pool:
-        task_ids = list(pool.map(lambda i: client.add(sustained_user, f"c{i}", fact(i)),
-                                 range(count)))
-    rate = count / (time.perf_counter() - started)
     drain = time.perf_counter()
-    client.wait_all(task_ids)
-    return {"latency_ms": percentiles(samples), "messages_per_s_16_clients": round(rate, 1),
-            "extraction_drain_s": round(time.perf_counter() - drain, 2)}
+    client.wait_all(task_ids := [client.add(f"bench-drain-{uuid.uuid4().hex[:6]}", f"c{i}",
+                                            fact(i)) for i in range(count)])
+    return {"latency_ms": percentiles(samples), "extraction_jobs_per_s": round(
+        len(task_ids) / (time.perf_counter() - drain), 1)}
 
 
 def bench_lag(client: Client, samples: int = 20) -> dict:
@@ -281,14 +316,19 @@ def bench_workers(workers: int, jobs: int) -> dict:
 def main() -> None:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",") if s]
     adds = int(os.environ.get("BENCH_ADDS", "300"))
+    rates = [int(r) for r in os.environ.get("BENCH_ADD_RATES", "250,500").split(",") if r]
+    seconds = float(os.environ.get("BENCH_ADD_SECONDS", "10"))
     machine = {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
                "system": f"{platform.system()} {platform.release()}"}
     results: dict = {"machine": machine, "query_embedding_ms": bench_embedding()}
+    results["gateway_add"] = bench_gateway_adds(rates, seconds)
     with tempfile.TemporaryDirectory() as tmp, run_service(
             "serve", Path(tmp) / "data", RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING") as svc:
-        client = Client(svc.api, (Path(tmp) / "data" / "api-key").read_text().strip())
+        key = (Path(tmp) / "data" / "api-key").read_text().strip()
+        client = Client(svc.api, key)
         results["add"] = bench_adds(client, adds)
         results["add_to_searchable_ms"] = bench_lag(client)
+        results["add"]["rates"] = bench_add_rates(svc.api, key, [100, 250], seconds)
     results["search"] = [bench_search(size) for size in sizes]
     mem0_sizes = [int(s) for s in os.environ.get("BENCH_MEM0_SIZES", "1000,10000").split(",")
                   if s]
@@ -300,19 +340,23 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"\nmachine: {machine['cpus']} CPUs, {machine['cpu']}, Python {machine['python']}, "
-          f"{machine['system']} (embedded mode, one `memos serve` process)\n")
+          f"{machine['system']}\n")
     rows = [("query embedding alone (" + results["query_embedding_ms"]["embedder"] + ")",
-             results["query_embedding_ms"]),
-            ("add/message latency, sequential", results["add"]["latency_ms"]),
-            ("add -> searchable lag", results["add_to_searchable_ms"])]
-    rows += [(f"search/memory at {s['memories']} memories, one user", s)
+             results["query_embedding_ms"])]
+    rows += [(_rate_row("gateway", run), run) for run in results["gateway_add"]]
+    rows += [("serve: add/message, one client, sequential", results["add"]["latency_ms"])]
+    rows += [(_rate_row("serve", run), run) for run in results["add"]["rates"]]
+    rows += [("serve: add -> searchable lag", results["add_to_searchable_ms"])]
+    rows += [(f"serve: search/memory at {s['memories']} memories, one user", s)
              for s in results["search"]]
-    print(f"{'measure':58} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(f"{'measure':66} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for name, values in rows:
-        print(f"{name:58} {values['p50']:>8} {values['p95']:>8} {values['p99']:>8}")
-    print(f"\nadd/message sustained, 16 clients: {results['add']['messages_per_s_16_clients']} "
-          f"messages/s; extraction drained {adds} jobs in {results['add']['extraction_drain_s']}"
-          f" s after the last add")
+        print(f"{name:66} {values['p50']:>7} {values['p95']:>7} {values['p99']:>7}")
+    print("\ngateway: one `memos gateway` process on PostgreSQL and Redis, no worker beside it; "
+          "serve: `memos serve` (what `make run` starts), extraction in the same process.\n"
+          "An add carries 2 messages (a user line and the answer); rates are open loop, "
+          "latencies timed from each add's scheduled moment.")
+    print(f"serve: extraction (rule extractor) {results['add']['extraction_jobs_per_s']} jobs/s")
     for s in results["search"]:
         print(f"{s['memories']} memories preloaded (SQL rows and index points, then the HNSW "
               f"build) in {s['preload_s']} s")
@@ -330,6 +374,12 @@ def main() -> None:
         print(f"distributed extraction, {run['workers']} worker process(es): "
               f"{run['jobs_per_s']} jobs/s ({run['jobs']} jobs in {run['seconds']} s)")
     print(f"\nwritten to {out / 'bench.json'}")
+
+
+def _rate_row(mode: str, run: dict) -> str:
+    how = f"{run['clients']} clients flat out" if "clients" in run else "open loop"
+    return (f"{mode}: add/message at {run['adds_per_s']} adds/s = {run['messages_per_s']} "
+            f"messages/s ({how})")
 
 
 if __name__ == "__main__":

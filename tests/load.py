@@ -93,6 +93,29 @@ async def open_loop(api: str, key: str, rate: float, seconds: float,
     return latencies, codes
 
 
+async def drive_adds(api: str, key: str, clients: int, seconds: float,
+                     body: Callable[[int], tuple[str, dict]]) -> tuple[int, float, list[float]]:
+    """`clients` connections each sending the next request as soon as the last is answered.
+    Returns the requests answered, the seconds taken and the latencies in ms."""
+    url = urlsplit(api)
+    latencies: list[float] = []
+    sent = iter(range(1 << 62))
+    stop_at = time.monotonic() + seconds
+
+    async def one() -> None:
+        connection = Connection(url.hostname, url.port, url.path)
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            _, _, answer = await connection.post(*body(next(sent)), key)
+            assert answer["code"] == 0, answer
+            latencies.append((time.perf_counter() - started) * 1000)
+        connection.writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(clients)))
+    return len(latencies), time.perf_counter() - started, latencies
+
+
 async def client(number: int, api: str, key: str, stop_at: float, codes: Counter,
                  latencies: dict[str, list[float]], retry_after: list[bool]) -> None:
     rng = random.Random(number)
