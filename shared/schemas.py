@@ -23,6 +23,7 @@ class Request(BaseModel):
 
 
 UserId = Field(min_length=1, max_length=100)
+MAX_COUNT = 2**31 - 1  # counts and pages past this would overflow SQL's LIMIT and OFFSET
 ConversationId = Field(min_length=1, max_length=100)
 
 
@@ -73,12 +74,12 @@ class SearchMemoryRequest(Request):
 class GetMessageRequest(Request):
     user_id: str = UserId
     conversation_id: str = ConversationId
-    message_limit_number: int | None = Field(None, ge=1)
+    message_limit_number: int | None = Field(None, ge=1, le=MAX_COUNT)
 
 
 class GetMemoryRequest(Request):
     user_id: str = UserId
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_COUNT)
     size: int = Field(10, ge=1, le=50)
     filter: dict[str, Any] | None = None
 

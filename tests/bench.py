@@ -349,9 +349,9 @@ def main() -> None:
     rows += [("serve: add -> searchable lag", results["add_to_searchable_ms"])]
     rows += [(f"serve: search/memory at {s['memories']} memories, one user", s)
              for s in results["search"]]
-    print(f"{'measure':66} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
+    print(f"{'measure':72} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for name, values in rows:
-        print(f"{name:66} {values['p50']:>7} {values['p95']:>7} {values['p99']:>7}")
+        print(f"{name:72} {values['p50']:>7} {values['p95']:>7} {values['p99']:>7}")
     print("\ngateway: one `memos gateway` process on PostgreSQL and Redis, no worker beside it; "
           "serve: `memos serve` (what `make run` starts), extraction in the same process.\n"
           "An add carries 2 messages (a user line and the answer); rates are open loop, "

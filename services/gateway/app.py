@@ -11,7 +11,7 @@ from services.gateway.messages.ingest import stop_ingest
 from shared.config import get_settings
 from shared.db.migrate import upgrade_database
 from shared.http import install_error_handlers
-from shared.limits import BodySizeLimit
+from shared.limits import BodySizeLimit, make_rate_limiter
 from shared.logs import configure_logging
 from shared.metrics import ServiceState, install_metrics
 from shared.outbox import OutboxRelay
@@ -21,9 +21,10 @@ API_PREFIX = "/api/openmem/v1"
 
 def create_app(run_relay: bool = True) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
         upgrade_database()
+        app.state.rate_limiter = make_rate_limiter(get_settings().redis_url)
         relay = OutboxRelay() if run_relay else None
         if relay:
             relay.start()
@@ -31,6 +32,7 @@ def create_app(run_relay: bool = True) -> FastAPI:
         stop_ingest()  # answers the adds already taken before the process exits
         if relay:
             relay.stop()
+        await app.state.rate_limiter.close()
 
     app = FastAPI(
         title="MemOS-compatible memory service",

@@ -2,17 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from services.gateway.keys.service import AuthenticatedProject, key_cache
 from shared.config import get_settings
 from shared.db.session import new_session
 from shared.errors import MissingApiKey
-from shared.limits import rate_limiter
 
 
 async def authenticated_project(
+    request: Request,
     authorization: Annotated[str | None, Header(description="Token <API_KEY> or Bearer <API_KEY>")]
     = None,
 ) -> AuthenticatedProject:
@@ -28,7 +28,8 @@ async def authenticated_project(
     project = key_cache.cached(key) or await run_in_threadpool(key_cache.authenticate,
                                                                new_session, key)
     settings = get_settings()
-    rate_limiter.check(project.key_id, settings.rate_limit_per_second, settings.rate_limit_burst)
+    await request.app.state.rate_limiter.check(project.key_id, settings.rate_limit_per_second,
+                               settings.rate_limit_burst)
     return project
 
 

@@ -1,9 +1,14 @@
 """Every error code of API.md that the in-process stack can produce, each from a real request.
 (50004 and 50005 need a broker or a retriever that is down: tests/e2e.)"""
 
+import asyncio
+import uuid
+
 import pytest
 
 from shared.config import get_settings
+from shared.errors import RateLimited
+from shared.limits import make_rate_limiter
 from tests.stack import GUIDE_MESSAGES, Stack
 
 ADD = {"user_id": "u", "conversation_id": "c", "messages": GUIDE_MESSAGES}
@@ -31,6 +36,9 @@ def expect(response, http_status: int, code: int, mentions: str = "") -> None:
     ("/search/memory", {"user_id": "u", "query": "q", "filter": {"and": [{"color": "red"}]}},
      40000, "unknown field"),
     ("/get/memory", {"user_id": "u", "size": 51}, 40000, "size"),
+    ("/get/memory", {"user_id": "u", "page": 2**63}, 40000, "page"),
+    ("/get/message", {"user_id": "u", "conversation_id": "c", "message_limit_number": 2**63},
+     40000, "message_limit_number"),
     ("/get/memory", {"user_id": "u", "filter": {"and": [{"tags": "x"}]}}, 40000, "tags"),
     ("/delete/memory", {}, 40000, "exactly one"),
     ("/delete/memory", {"user_id": "u", "memory_ids": ["m"]}, 40000, "exactly one"),
@@ -98,6 +106,43 @@ def test_rate_limit_answers_429_with_retry_after(stack: Stack, monkeypatch) -> N
     expect(response, 429, 40300, "rate limit")
     assert int(response.headers["Retry-After"]) >= 1
     stack.ok("/get/message", body)  # other keys are not affected
+
+
+def test_gateways_share_each_keys_rate_limit(redis_url: str) -> None:
+    """Two gateway processes' limiters on one Redis: the key's burst is spent once, not once
+    per process, and its tokens come back at the key's rate."""
+    async def scenario() -> list[bool]:
+        gateways = [make_rate_limiter(redis_url), make_rate_limiter(redis_url)]
+        key = f"key-{uuid.uuid4().hex[:8]}"
+        passed = []
+        for attempt in range(8):
+            try:
+                await gateways[attempt % 2].check(key, 20, 4)
+                passed.append(True)
+            except RateLimited as refused:
+                assert refused.retry_after == 1
+                passed.append(False)
+        await asyncio.sleep(0.12)  # 2.4 tokens back at 20/s
+        for gateway in gateways:
+            await gateway.check(key, 20, 4)
+        for gateway in gateways:
+            await gateway.close()
+        return passed
+
+    assert asyncio.run(scenario()) == [True] * 4 + [False] * 4
+
+
+def test_embedded_rate_limit_counts_in_process() -> None:
+    limiter = make_rate_limiter("redis+socket:///tmp/embedded.sock")
+
+    async def scenario() -> None:
+        for _ in range(2):
+            await limiter.check("k", 1, 2)
+        with pytest.raises(RateLimited):
+            await limiter.check("k", 1, 2)
+        await limiter.check("other", 1, 2)
+
+    asyncio.run(scenario())
 
 
 def test_size_limits(stack: Stack, monkeypatch) -> None:
