@@ -1,5 +1,6 @@
 """Per-key rate limiting (token buckets) and the request size limit."""
 
+import asyncio
 import logging
 import math
 import threading
@@ -43,42 +44,81 @@ class RateLimiter:
 
 
 # One bucket per key in Redis, refilled by Redis' own clock so gateways on hosts whose
-# clocks differ count alike. Returns the tokens there were before this request.
-TAKE_TOKEN = """
+# clocks differ count alike. Takes up to ARGV[3] whole tokens; returns how many it took and
+# the tokens there were.
+TAKE_TOKENS = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) + tonumber(now[2]) / 1e6
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rate, burst, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or burst
 tokens = math.min(burst, tokens + math.max(0, now - (tonumber(state[2]) or now)) * rate)
-local left = tokens
-if tokens >= 1 then left = tokens - 1 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(left), 'at', tostring(now))
+local taken = math.min(wanted, math.floor(tokens))
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - taken), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
-return tostring(tokens)
+return {taken, tostring(tokens)}
 """
+LEASE_SECONDS = 1.0
 
 
 class SharedRateLimiter:
     """The same buckets kept in Redis, so a key gets `rate` across every gateway process, not
-    `rate` from each. One script call a request; when Redis does not answer, requests pass
-    (the limit protects the service, it must not take it down) and a warning is logged."""
+    `rate` from each. A gateway takes a key's tokens a few at a time (about a tenth of a
+    second of its rate, at most a twentieth of its burst) and spends them within a second, so
+    Redis is asked once every few requests; a gateway holds at most that many unspent.
+    When Redis does not answer, requests pass (the limit protects the service, it must not
+    take it down) and a warning is logged."""
 
     def __init__(self, url: str) -> None:
         self._client = redis.asyncio.Redis.from_url(url, socket_timeout=0.5,
                                                     socket_connect_timeout=0.5)
-        self._take = self._client.register_script(TAKE_TOKEN)
+        self._take = self._client.register_script(TAKE_TOKENS)
+        self._leases: dict[str, tuple[int, float]] = {}
+        # One lease request in flight per key: the requests arriving meanwhile wait for it
+        # instead of each taking a lease (which would empty the bucket for tokens unspent).
+        self._asking: dict[str, asyncio.Future[bool]] = {}
 
     async def check(self, key: str, rate: float, burst: int) -> None:
         if rate <= 0:
             return
+        while True:
+            left, until = self._leases.get(key, (0, 0.0))
+            if left > 0 and time.monotonic() < until:
+                self._leases[key] = (left - 1, until)
+                return
+            if key in self._asking:
+                if not await asyncio.shield(self._asking[key]):
+                    return  # Redis did not answer: pass
+                continue
+            asking = self._asking[key] = asyncio.get_running_loop().create_future()
+            try:
+                answered = await self._lease(key, rate, burst)
+                asking.set_result(answered)
+            except BaseException as exc:
+                asking.set_exception(exc)
+                asking.exception()  # retrieved: waiters re-raise it, none may be waiting
+                raise
+            finally:
+                del self._asking[key]
+            if not answered:
+                return
+
+    async def _lease(self, key: str, rate: float, burst: int) -> bool:
+        """Takes the next lease of the key's tokens; False when Redis did not answer; raises
+        when the key has no token left."""
+        wanted = max(1, min(burst // 20, int(rate / 10)))
         try:
-            tokens = float(await self._take(keys=[f"memos:rate:{key}"], args=[rate, burst]))
+            taken, tokens = await self._take(keys=[f"memos:rate:{key}"],
+                                             args=[rate, burst, wanted])
         except (redis.RedisError, OSError) as exc:
             log.warning("rate limit not checked: Redis unreachable", extra={"error": str(exc)})
-            return
-        if tokens < 1:
-            raise _refused(rate, tokens)
+            return False
+        if not taken:
+            raise _refused(rate, float(tokens))
+        if len(self._leases) > 100_000:
+            self._leases.clear()
+        self._leases[key] = (int(taken), time.monotonic() + LEASE_SECONDS)
+        return True
 
     async def close(self) -> None:
         await self._client.aclose()

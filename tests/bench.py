@@ -112,13 +112,14 @@ def bench_add_rates(api: str, key: str, rates: list[int], seconds: float) -> lis
 
 def bench_gateway_adds(rates: list[int], seconds: float) -> list[dict]:
     """One `memos gateway` process on PostgreSQL and Redis, with no worker beside it on
-    these 2 CPUs: what a gateway process accepts."""
+    these 2 CPUs: what a gateway process accepts. Rate limiting is on (through Redis), with a
+    limit above the load."""
     from tests.e2e.cluster import running_cluster
     from tests.services import postgres_server
 
     with tempfile.TemporaryDirectory() as tmp, postgres_server() as database, \
-            running_cluster(Path(tmp), database, workers=0,
-                            OUTBOX_REDRIVE_AFTER="3600") as cluster:
+            running_cluster(Path(tmp), database, workers=0, OUTBOX_REDRIVE_AFTER="3600",
+                            RATE_LIMIT_PER_SECOND="100000", RATE_LIMIT_BURST="100000") as cluster:
         return bench_add_rates(cluster.gateway.api, cluster.key("bench"), rates, seconds)
 
 

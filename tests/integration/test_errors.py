@@ -2,6 +2,7 @@
 (50004 and 50005 need a broker or a retriever that is down: tests/e2e.)"""
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -130,6 +131,40 @@ def test_gateways_share_each_keys_rate_limit(redis_url: str) -> None:
         return passed
 
     assert asyncio.run(scenario()) == [True] * 4 + [False] * 4
+
+
+def test_gateways_leasing_tokens_still_share_one_budget(redis_url: str) -> None:
+    """At 200/s with a burst of 400, gateways take tokens 20 at a time: two of them flat out
+    together get the burst once (less at most one lease left unspent), plus the refill."""
+    async def scenario() -> tuple[int, float]:
+        gateways = [make_rate_limiter(redis_url), make_rate_limiter(redis_url)]
+        key = f"key-{uuid.uuid4().hex[:8]}"
+        passed, started = 0, time.monotonic()
+        for attempt in range(1200):
+            try:
+                await gateways[attempt % 2].check(key, 200, 400)
+                passed += 1
+            except RateLimited:
+                pass
+        elapsed = time.monotonic() - started
+        for gateway in gateways:
+            await gateway.close()
+        return passed, elapsed
+
+    passed, elapsed = asyncio.run(scenario())
+    assert 400 - 20 <= passed <= 400 + 200 * elapsed + 1, (passed, elapsed)
+
+
+def test_concurrent_requests_wait_for_one_lease(redis_url: str) -> None:
+    """64 requests of one key at once on a gateway ask Redis for one lease at a time: had
+    each taken its own 20 tokens, the burst of 400 would be gone before the 21st."""
+    async def scenario() -> None:
+        gateway = make_rate_limiter(redis_url)
+        key = f"key-{uuid.uuid4().hex[:8]}"
+        await asyncio.gather(*(gateway.check(key, 200, 400) for _ in range(64)))
+        await gateway.close()
+
+    asyncio.run(scenario())
 
 
 def test_embedded_rate_limit_counts_in_process() -> None:
