@@ -79,8 +79,14 @@ def rank(candidates: list[Candidate], query_vector: np.ndarray, query_weights: d
 
 
 def without_near_duplicates(ranked: list[Ranked]) -> list[Ranked]:
-    kept: list[Ranked] = []
-    for item in ranked:
-        if all(float(item.candidate.vector @ k.candidate.vector) < NEAR_DUPLICATE for k in kept):
-            kept.append(item)
-    return kept
+    """Drops each candidate nearly identical to a better-ranked one kept (one matrix product
+    for all pairs)."""
+    if not ranked:
+        return []
+    vectors = np.stack([r.candidate.vector for r in ranked])
+    similar = (vectors @ vectors.T) >= NEAR_DUPLICATE
+    kept: list[int] = []
+    for i in range(len(ranked)):
+        if not similar[i, kept].any():
+            kept.append(i)
+    return [ranked[i] for i in kept]
