@@ -301,7 +301,8 @@ def bench_workers(workers: int, jobs: int) -> dict:
     from tests.services import postgres_server
 
     with tempfile.TemporaryDirectory() as tmp, postgres_server() as database, \
-            running_cluster(Path(tmp), database, workers=workers) as cluster:
+            running_cluster(Path(tmp), database, workers=workers,
+                            OUTBOX_REDRIVE_AFTER="60") as cluster:
         user = f"bench-workers-{uuid.uuid4().hex[:6]}"
         started = time.perf_counter()
         with ThreadPoolExecutor(16) as pool:
