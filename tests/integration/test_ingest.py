@@ -4,7 +4,7 @@
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from services.gateway.messages.ingest import Accepted, prepare, write
+from services.gateway.messages.ingest import Accepted, Ingest, get_ingest, prepare, write
 from shared.db.session import core_transaction
 from shared.schemas import AddMessageRequest
 from tests.stack import Stack
@@ -59,3 +59,22 @@ def test_many_adds_at_once_are_all_answered_and_extracted(stack: Stack) -> None:
     assert len({answer["task_id"] for answer in answers}) == 40
     assert all(stack.wait(answer["task_id"]) == "completed" for answer in answers)
     assert stack.ok("/get/memory", {"user_id": user, "size": 50})["total"] == 40
+
+
+def test_an_add_whose_client_left_is_stored_and_extracted(stack: Stack) -> None:
+    """A cancelled answer (the client hung up) neither stops the batch nor the threads."""
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    gone, staying = (prepare("test-project", AddMessageRequest(
+        user_id=user, conversation_id=conversation,
+        messages=[{"role": "user", "content": f"我在{city}工作。"}]), "add")
+        for conversation, city in (("gone", "深圳"), ("staying", "广州")))
+    gone.future.cancel()
+    committed = Ingest.commit([gone, staying])
+    assert committed is not None
+    get_ingest().publish_and_answer([committed])
+    assert gone.future.cancelled() and staying.future.result(timeout=5).fresh
+    for add in (gone, staying):
+        assert stack.wait(add.task_id) == "completed"
+    assert stack.ok("/get/memory", {"user_id": user})["total"] == 2
+    assert stack.add(user, "after", [{"role": "user", "content": "我喜欢喝乌龙茶。"}])[
+        "status"] == "running"  # the threads still answer

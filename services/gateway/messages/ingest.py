@@ -136,6 +136,16 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
     return results
 
 
+def _settle(future: Future, outcome: object) -> None:
+    """Answers an add, unless its client is gone (the future was cancelled)."""
+    if future.cancelled():
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
 def _drain(waiting: queue.SimpleQueue, first, limit: int) -> tuple[list, bool]:
     """`first` and whatever else is waiting, up to `limit`; and whether the end (None) came."""
     items = [first]
@@ -180,31 +190,40 @@ class Ingest:
         ended = False
         while not ended and (first := self._waiting.get()) is not None:
             adds, ended = _drain(self._waiting, first, BATCH)
-            try:
-                with core_transaction() as connection:
-                    results = write(connection, adds)
-            except Exception as exc:
-                log.exception("could not store adds", extra={"count": len(adds)})
-                for add in adds:
-                    add.future.set_exception(exc)
-                continue
-            self._committed.put((adds, results))
+            if (committed := self.commit(adds)) is not None:
+                self._committed.put(committed)
         self._committed.put(None)
 
     def _answer(self) -> None:
         ended = False
         while not ended and (first := self._committed.get()) is not None:
             batches, ended = _drain(self._committed, first, BATCH)
-            sent = self._publish([result.task_id for _, results in batches
-                                  for result in results if result.fresh])
-            for adds, results in batches:
-                for add, result in zip(adds, results, strict=True):
-                    if result.fresh and not sent:
-                        add.future.set_exception(MemoryServiceUnavailable(
-                            "messages saved, but the job queue is unreachable: extraction "
-                            "will run when it is back; retrying this request is safe"))
-                    else:
-                        add.future.set_result(result)
+            self.publish_and_answer(batches)
+
+    @staticmethod
+    def commit(adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | None:
+        """Writes a batch; on failure answers its adds with the error and returns None. An add
+        whose client left meanwhile is written all the same: a retry finds it."""
+        for add in adds:
+            add.future.set_running_or_notify_cancel()
+        try:
+            with core_transaction() as connection:
+                return adds, write(connection, adds)
+        except Exception as exc:
+            log.exception("could not store adds", extra={"count": len(adds)})
+            for add in adds:
+                _settle(add.future, exc)
+            return None
+
+    def publish_and_answer(self, batches: list[tuple[list[_Add], list[Accepted]]]) -> None:
+        sent = self._publish([result.task_id for _, results in batches
+                              for result in results if result.fresh])
+        for adds, results in batches:
+            for add, result in zip(adds, results, strict=True):
+                _settle(add.future, MemoryServiceUnavailable(
+                    "messages saved, but the job queue is unreachable: extraction will run "
+                    "when it is back; retrying this request is safe")
+                    if result.fresh and not sent else result)
 
     @staticmethod
     def _publish(task_ids: list[str]) -> bool:
