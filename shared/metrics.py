@@ -38,6 +38,9 @@ MEMORIES_WRITTEN = Counter("memos_memories_written_total", "Memories written by 
                            ["project"])
 EMBEDDING_SECONDS = Histogram("memos_embedding_seconds", "Embedding latency per call",
                               ["kind"], buckets=FAST)
+ADDS_PER_COMMIT = Histogram("memos_adds_per_commit",
+                            "Adds written together in one transaction by a gateway",
+                            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
 LLM_SECONDS = Histogram("memos_llm_seconds", "LLM call latency", ["purpose", "outcome"],
                         buckets=SLOW)
 

@@ -1,11 +1,11 @@
 """Accepting dialogue with group commit.
 
-Adds go to one writer thread per gateway process. It takes every add waiting (up to BATCH),
-writes their messages and jobs in one transaction, publishes the new jobs over one broker
-connection, then answers them all: a lone add is written at once, and a burst costs one
-commit instead of one each. An add is answered only after its commit, so nothing answered is
-ever lost, and a job the broker did not take is still in the outbox for the relay.
-"""
+Adds go to one writer thread per gateway process. It takes every add waiting (up to BATCH)
+and writes their messages and jobs in one transaction; a second thread sends the new jobs to
+Redis in one round trip and answers the adds, while the writer commits the next batch. A lone
+add is written at once, and a burst costs one commit instead of one each. An add is answered
+only after its commit, so nothing answered is ever lost, and a job the broker did not take is
+still in the outbox for the relay."""
 
 import hashlib
 import logging
@@ -24,6 +24,7 @@ from shared.config import get_settings
 from shared.db.models import Message, Task
 from shared.db.session import core_transaction, transaction
 from shared.errors import InputTooLarge, MemoryServiceUnavailable
+from shared.metrics import ADDS_PER_COMMIT
 from shared.queue import enqueue_extractions
 from shared.schemas import AddMessageRequest, ChatMessage
 
@@ -206,6 +207,7 @@ class Ingest:
         whose client left meanwhile is written all the same: a retry finds it."""
         for add in adds:
             add.future.set_running_or_notify_cancel()
+        ADDS_PER_COMMIT.observe(len(adds))
         try:
             with core_transaction() as connection:
                 return adds, write(connection, adds)
