@@ -78,3 +78,18 @@ def test_an_add_whose_client_left_is_stored_and_extracted(stack: Stack) -> None:
     assert stack.ok("/get/memory", {"user_id": user})["total"] == 2
     assert stack.add(user, "after", [{"role": "user", "content": "我喜欢喝乌龙茶。"}])[
         "status"] == "running"  # the threads still answer
+
+
+def test_an_unexpected_failure_answers_50000_and_the_next_add_works(stack: Stack,
+                                                                   monkeypatch) -> None:
+    def broken(_: Ingest, batches: list) -> None:
+        raise RuntimeError("a bug")
+
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    with monkeypatch.context() as patch:
+        patch.setattr(Ingest, "publish_and_answer", broken)
+        answer = stack.post("/add/message", {"user_id": user, "conversation_id": "c",
+                                             "messages": [{"role": "user", "content": "一"}]})
+    assert answer.status_code == 500 and answer.json()["code"] == 50000
+    assert stack.add(user, "c", [{"role": "user", "content": "我周五晚上打羽毛球。"}])[
+        "status"] == "running"

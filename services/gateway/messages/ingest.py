@@ -12,7 +12,9 @@ import logging
 import queue
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import orjson
@@ -23,7 +25,7 @@ from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.models import Message, Task
 from shared.db.session import core_transaction, transaction
-from shared.errors import InputTooLarge, MemoryServiceUnavailable
+from shared.errors import InputTooLarge, InternalError, MemoryServiceUnavailable
 from shared.metrics import ADDS_PER_COMMIT
 from shared.queue import enqueue_extractions
 from shared.schemas import AddMessageRequest, ChatMessage
@@ -147,6 +149,18 @@ def _settle(future: Future, outcome: object) -> None:
         future.set_result(outcome)
 
 
+@contextmanager
+def _answering_on_failure(adds: list[_Add]) -> Iterator[None]:
+    """Whatever goes wrong, the thread lives on and no add is left waiting for an answer."""
+    try:
+        yield
+    except Exception:
+        log.exception("adds failed", extra={"count": len(adds)})
+        for add in adds:
+            if not add.future.done():
+                add.future.set_exception(InternalError())
+
+
 def _drain(waiting: queue.SimpleQueue, first, limit: int) -> tuple[list, bool]:
     """`first` and whatever else is waiting, up to `limit`; and whether the end (None) came."""
     items = [first]
@@ -191,15 +205,17 @@ class Ingest:
         ended = False
         while not ended and (first := self._waiting.get()) is not None:
             adds, ended = _drain(self._waiting, first, BATCH)
-            if (committed := self.commit(adds)) is not None:
-                self._committed.put(committed)
+            with _answering_on_failure(adds):
+                if (committed := self.commit(adds)) is not None:
+                    self._committed.put(committed)
         self._committed.put(None)
 
     def _answer(self) -> None:
         ended = False
         while not ended and (first := self._committed.get()) is not None:
             batches, ended = _drain(self._committed, first, BATCH)
-            self.publish_and_answer(batches)
+            with _answering_on_failure([add for adds, _ in batches for add in adds]):
+                self.publish_and_answer(batches)
 
     @staticmethod
     def commit(adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | None:
