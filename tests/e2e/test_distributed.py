@@ -17,7 +17,7 @@ import pytest
 from services.extractor.rules import extract_by_rules
 from services.extractor.schemas import Turn
 from tests.e2e.cluster import Cluster, running_cluster, scrape
-from tests.e2e.process import post, stop
+from tests.e2e.process import post, run_service, stop
 from tests.fake_llm import fake_llm_server
 from tests.services import postgres_server
 
@@ -99,6 +99,41 @@ def test_two_workers_extract_200_conversations_of_4_projects_once(tmp_path, data
                      for w in cluster.workers]
         assert sum(completed) == 200 and all(c > 0 for c in completed), completed
         print(f"\n200 conversations through 2 workers in {elapsed:.1f} s")
+
+
+def test_two_gateways_given_the_same_adds_store_them_once(tmp_path, database) -> None:
+    """Clients retrying through a load balancer: each add sent 4 times to each of two gateway
+    processes at once is stored and extracted once, and sliding windows of one conversation
+    store each message once."""
+    with running_cluster(tmp_path, database, workers=1) as cluster:
+        second = cluster.stack.enter_context(run_service(
+            "gateway", tmp_path / "gateway2", **cluster.env,
+            RETRIEVER_URL=cluster.retriever.base, VECTOR_STORE="remote"))
+        key = cluster.key("p")
+        work = [(f"user-{i}", conversation(i)) for i in range(6)]
+        lines = [{"role": "user", "content": f"第{i}条：{conversation(i)[0]['content']}",
+                  "chat_time": f"2025-05-0{1 + i} 20:00"} for i in range(6)]
+        windows = [{"user_id": "window", "conversation_id": "c", "messages": lines[i:i + 3]}
+                   for i in range(4)]  # 3 lines sliding by one
+
+        def send(pair):
+            gateway, body = pair
+            answer = post(gateway, key, "/add/message", body).json()
+            assert answer["code"] == 0, answer
+            return answer["data"]["task_id"]
+
+        bodies = [{"user_id": user, "conversation_id": "c", "messages": messages}
+                  for user, messages in work] + windows
+        with ThreadPoolExecutor(16) as pool:
+            task_ids = list(pool.map(send, [(gateway, body) for body in bodies * 4
+                                            for gateway in (cluster.gateway, second)]))
+        assert len(set(task_ids)) == len(bodies)
+        cluster.wait_done("p", sorted(set(task_ids)))
+        for user, messages in work:
+            check_exactly_once(cluster, "p", user, messages)
+        stored = cluster.call("p", "/get/message", {"user_id": "window", "conversation_id": "c"})
+        assert sorted(m["content"] for m in stored["message_detail_list"]) == sorted(
+            m["content"] for m in lines)
 
 
 def _sum(metrics: str, series: str) -> float:
