@@ -3,16 +3,11 @@ else Qdrant's engine in-process (VECTOR_STORE=edge, the embedded default), qdran
 local mode (VECTOR_STORE=qdrant-local), or, for workers and gateways, the index a retriever
 process owns (VECTOR_STORE=remote: writes only). Adding a backend is one new module here."""
 
-import threading
-
+from shared.singleton import PerProcess
 from shared.vector_store.base import Candidate, IndexedMemory, MemoryIndex
 
 __all__ = ["Candidate", "IndexedMemory", "MemoryIndex", "get_memory_index",
            "close_memory_index"]
-
-_index: MemoryIndex | None = None
-_lock = threading.Lock()
-
 
 def _build() -> MemoryIndex:
     from shared.config import get_settings
@@ -36,19 +31,7 @@ def _build() -> MemoryIndex:
                      "remote")
 
 
-def get_memory_index() -> MemoryIndex:
-    """One index per process: the in-process engines allow a single opener of their folder."""
-    global _index
-    if _index is None:
-        with _lock:
-            if _index is None:
-                _index = _build()
-    return _index
-
-
-def close_memory_index() -> None:
-    global _index
-    with _lock:
-        if _index is not None:
-            _index.close()
-            _index = None
+# One per process: the in-process engines allow a single opener of their folder.
+_index: PerProcess[MemoryIndex] = PerProcess(_build, lambda index: index.close())
+get_memory_index = _index.get
+close_memory_index = _index.close

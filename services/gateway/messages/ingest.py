@@ -29,6 +29,7 @@ from shared.errors import InputTooLarge, InternalError, MemoryServiceUnavailable
 from shared.metrics import ADDS_PER_COMMIT
 from shared.queue import enqueue_extractions
 from shared.schemas import AddMessageRequest, ChatMessage
+from shared.singleton import PerProcess
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1c4a52-7d0e-4c1e-9a57-1f0f3b0c8d21")
@@ -264,21 +265,6 @@ class Ingest:
         return False
 
 
-_ingest: Ingest | None = None
-_lock = threading.Lock()
-
-
-def get_ingest() -> Ingest:
-    global _ingest
-    with _lock:
-        if _ingest is None:
-            _ingest = Ingest()
-        return _ingest
-
-
-def stop_ingest() -> None:
-    global _ingest
-    with _lock:
-        if _ingest is not None:
-            _ingest.stop()
-            _ingest = None
+_ingest: PerProcess[Ingest] = PerProcess(Ingest, Ingest.stop)
+get_ingest = _ingest.get
+stop_ingest = _ingest.close
