@@ -94,9 +94,12 @@ class SharedRateLimiter:
             try:
                 answered = await self._lease(key, rate, burst)
                 asking.set_result(answered)
-            except BaseException as exc:
+            except asyncio.CancelledError:  # this request's client left: another one asks
+                asking.set_result(True)
+                raise
+            except Exception as exc:  # no token left: the waiters are refused too
                 asking.set_exception(exc)
-                asking.exception()  # retrieved: waiters re-raise it, none may be waiting
+                asking.exception()  # retrieved: none may be waiting
                 raise
             finally:
                 del self._asking[key]

@@ -167,6 +167,22 @@ def test_concurrent_requests_wait_for_one_lease(redis_url: str) -> None:
     asyncio.run(scenario())
 
 
+def test_a_request_waiting_on_a_cancelled_lease_asks_again(redis_url: str) -> None:
+    async def scenario() -> None:
+        gateway = make_rate_limiter(redis_url)
+        key = f"key-{uuid.uuid4().hex[:8]}"
+        leader = asyncio.create_task(gateway.check(key, 200, 400))
+        await asyncio.sleep(0)  # the leader now waits on Redis for the key's lease
+        waiter = asyncio.create_task(gateway.check(key, 200, 400))
+        await asyncio.sleep(0)
+        leader.cancel()  # its client hung up
+        await waiter
+        assert leader.cancelled()
+        await gateway.close()
+
+    asyncio.run(scenario())
+
+
 def test_embedded_rate_limit_counts_in_process() -> None:
     limiter = make_rate_limiter("redis+socket:///tmp/embedded.sock")
 
