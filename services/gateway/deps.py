@@ -28,8 +28,8 @@ async def authenticated_project(
     project = key_cache.cached(key) or await run_in_threadpool(key_cache.authenticate,
                                                                new_session, key)
     settings = get_settings()
-    await request.app.state.rate_limiter.check(project.key_id, settings.rate_limit_per_second,
-                               settings.rate_limit_burst)
+    limiter = request.app.state.rate_limiter
+    await limiter.check(project.key_id, settings.rate_limit_per_second, settings.rate_limit_burst)
     return project
 
 
