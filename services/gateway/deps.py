@@ -25,7 +25,7 @@ async def authenticated_project(
     else:  # the bare key
         key = scheme
     key = key.strip()
-    project = key_cache.cached(key) or await run_in_threadpool(key_cache.authenticate,
+    project = key_cache.cached(key) or await run_in_threadpool(key_cache.look_up,
                                                                new_session, key)
     settings = get_settings()
     limiter = request.app.state.rate_limiter

@@ -81,23 +81,20 @@ class KeyCache:
             raise InvalidApiKey()
         return entry[1]
 
-    def authenticate(self, session_factory, key: str) -> AuthenticatedProject:
+    def look_up(self, session_factory, key: str) -> AuthenticatedProject:
+        """Reads the key from SQL and remembers the answer for CACHE_SECONDS."""
         digest = hash_key(key)
-        now = time.monotonic()
-        entry = self._entries.get(digest)
-        if entry is None or now - entry[0] > CACHE_SECONDS:
-            with session_factory() as session:
-                row = repository.find_key_by_hash(session, digest)
-            subject = (AuthenticatedProject(row.project_id, row.id)
-                       if row is not None and row.revoke_time is None else None)
-            with self._lock:
-                if len(self._entries) > 100_000:
-                    self._entries.clear()
-                self._entries[digest] = (now, subject)
-            entry = (now, subject)
-        if entry[1] is None:
+        with session_factory() as session:
+            row = repository.find_key_by_hash(session, digest)
+        subject = (AuthenticatedProject(row.project_id, row.id)
+                   if row is not None and row.revoke_time is None else None)
+        with self._lock:
+            if len(self._entries) > 100_000:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic(), subject)
+        if subject is None:
             raise InvalidApiKey()
-        return entry[1]
+        return subject
 
 
 key_cache = KeyCache()
