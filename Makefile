@@ -44,7 +44,9 @@ bench: install
 load: install
 	$(BIN)/python -m tests.load
 
-# Retrieval quality on tests/eval's dialogues; pass ARGS="--env LLM_BASE_URL=… --llm-judge".
+# Retrieval quality: ARGS="--suite ours|locomo|all" (default all: our dialogues, then LoCoMo
+# beside its BM25 floor), "--conversations 41" for a quick LoCoMo run, "--bm25-only",
+# "--env LLM_BASE_URL=… --llm-judge" (ours).
 eval: install
 	$(BIN)/python -m tests.eval $(ARGS)
 

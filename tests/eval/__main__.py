@@ -1,366 +1,82 @@
 """`make eval`: how well the service finds the memories that answer a question.
 
-Starts `memos serve` as a real process on a fresh data directory, sends the dialogues of
-tests/eval/data.py through `add/message` (one call per session, in time order, asynchronous, as
-a client would), waits for extraction, then asks every question through `search/memory` and
-scores the answer by the messages each returned memory came from: evidence recall@1/5/10, MRR,
-for changed facts how often the outdated one ranks first, the memory tokens a query returns and
-the client-side search latency. Results are printed and written to bench-results/eval.json.
+Each suite starts `memos serve` as a real process on its own fresh data directory, sends
+dialogues through `add/message` as a client would, waits for extraction, asks every question
+through `search/memory` and scores the answer by the messages each returned memory came from.
 
-    python -m tests.eval [--env KEY=VALUE ...] [--llm-judge] [--out PATH]
+  ours    the dialogues of tests/eval/data.py (Chinese and English, changed facts); results in
+          bench-results/eval.json (--out). See tests/eval/ours.py.
+  locomo  the LoCoMo development conversations, with the protocol of mem0's and MemOS's LoCoMo
+          harnesses, beside a BM25 floor over the raw turns; results in
+          bench-results/locomo.json (--locomo-out). See tests/eval/locomo.py.
+
+    python -m tests.eval [--suite ours|locomo|all] [--env KEY=VALUE ...] [--llm-judge]
+                         [--locomo-dir PATH] [--conversations 41,42] [--bm25-only]
 
 `--env` passes settings to the service (e.g. `--env LLM_BASE_URL=... --env LLM_MODEL=...` to
-evaluate LLM extraction). `--llm-judge` additionally has that LLM answer each question from
-the returned memories and grade the answer against the reference, reporting accuracy.
+evaluate LLM extraction). `--llm-judge` (ours only) additionally has that LLM answer each
+question from the returned memories and grade the answer against the reference.
 """
 
 import argparse
-import json
 import os
-import platform
-import re
-import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import httpx
+from tests.eval import locomo, ours
+from tests.eval.common import SERVICE_ENV, parse_env
 
-from tests.e2e.process import run_service
-from tests.eval import metrics
-from tests.eval.data import LANGUAGE, QUESTIONS, USERS
-
-MEMORY_LIMIT = 10
-RECALL_AT = (1, 5, 10)
-CATEGORIES = ("single", "multi_hop", "time", "updated")
-SERVICE_ENV = {"RATE_LIMIT_PER_SECOND": "0", "LOG_LEVEL": "WARNING"}
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
-URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
-
-
-class Client:
-    """The openmem API over one keep-alive connection, failing loudly on any error code so a
-    broken run is never scored as a bad one."""
-
-    def __init__(self, api: str, key: str) -> None:
-        self.http = httpx.Client(base_url=api, headers={"Authorization": f"Token {key}"},
-                                 timeout=60)
-
-    def call(self, path: str, body: dict) -> dict:
-        response = self.http.post(path, json=body)
-        payload = response.json()
-        if payload.get("code") != 0:
-            raise RuntimeError(f"{path} answered {response.status_code}: {payload}")
-        return payload["data"]
-
-
-def parse_env(pairs: Iterable[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"--env expects KEY=VALUE, got {pair!r}")
-        env[name] = value
-    return env
-
-
-def redacted(env: dict[str, str]) -> dict[str, str]:
-    """The settings as written to eval.json: results get shared, credentials must not be."""
-    return {name: "***" if SECRET_NAME.search(name) else URL_CREDENTIALS.sub("://***@", value)
-            for name, value in env.items()}
-
-
-def sessions_in_time_order() -> list[tuple[str, dict]]:
-    """Every (user, session), ordered by when the session began, so memories are written in
-    the order a live deployment would have seen the dialogue."""
-    sessions = [(user, session) for user, items in USERS.items() for session in items]
-    return sorted(sessions, key=lambda pair: pair[1]["messages"][0]["chat_time"])
-
-
-def ingest(client: Client, timeout: float) -> dict:
-    """Adds every session, waits for every extraction job, and maps the service's message ids
-    back to the dataset's local ids (by position in `get/message`, which keeps order)."""
-    started = time.perf_counter()
-    tasks = []
-    for user, session in sessions_in_time_order():
-        data = client.call("/add/message", {
-            "user_id": user, "conversation_id": session["conversation_id"], "async_mode": True,
-            "messages": [{key: m[key] for key in ("role", "content", "chat_time")}
-                         for m in session["messages"]]})
-        tasks.append(data["task_id"])
-    accepted = time.perf_counter() - started
-
-    statuses: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
-    pending = list(tasks)
-    while pending:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(pending)} extraction jobs still running after {timeout} s")
-        still = []
-        for task_id in pending:
-            status = client.call("/get/status", {"task_id": task_id})["status"]
-            if status == "running":
-                still.append(task_id)
-            else:
-                statuses[task_id] = status
-        pending = still
-        if pending:
-            time.sleep(0.1)
-    seconds = time.perf_counter() - started
-
-    local_ids: dict[str, str] = {}
-    for user, session in sessions_in_time_order():
-        stored = client.call("/get/message", {"user_id": user,
-                                              "conversation_id": session["conversation_id"]})
-        stored = stored["message_detail_list"]
-        expected = session["messages"]
-        if [m["role"] for m in stored] != [m["role"] for m in expected]:
-            raise RuntimeError(f"{session['conversation_id']}: the stored messages do not match "
-                               "the ones sent")
-        local_ids.update({m["id"]: local["id"] for m, local in zip(stored, expected, strict=True)})
-    failed = sum(1 for status in statuses.values() if status == "failed")
-    return {"sessions": len(tasks), "messages": len(local_ids), "failed_jobs": failed,
-            "add_seconds": round(accepted, 2), "seconds": round(seconds, 2),
-            "local_ids": local_ids}
-
-
-def ask(client: Client, local_ids: dict[str, str], question: dict) -> dict:
-    """Searches once, times it from the client, and scores the ranking."""
-    started = time.perf_counter()
-    data = client.call("/search/memory", {"user_id": question["user"],
-                                          "query": question["question"],
-                                          "memory_limit_number": MEMORY_LIMIT})
-    latency = (time.perf_counter() - started) * 1000
-    memories = data["memory_detail_list"][:MEMORY_LIMIT]
-    ranking = [{local_ids.get(s["id"], s["id"]) for s in m["sources"]} for m in memories]
-    evidence = question["evidence"]
-    record = {
-        "id": question["id"], "user": question["user"], "language": LANGUAGE[question["user"]],
-        "category": question["category"], "question": question["question"],
-        "answer": question["answer"], "evidence": evidence,
-        **{f"recall@{k}": metrics.recall_at(ranking, evidence, k) for k in RECALL_AT},
-        "rr": metrics.reciprocal_rank(ranking, evidence),
-        "first_evidence_rank": metrics.first_rank(ranking, evidence),
-        "tokens": sum(metrics.count_tokens(m["memory_value"]) for m in memories),
-        "latency_ms": round(latency, 2),
-        "memories": [{"value": m["memory_value"], "memory_time": m.get("memory_time"),
-                      "relativity": m.get("relativity"), "sources": sorted(sources)}
-                     for m, sources in zip(memories, ranking, strict=True)],
-    }
-    if "stale" in question:
-        record["stale"] = question["stale"]
-        record["stale_first"] = metrics.stale_first(ranking, evidence, question["stale"])
-    return record
-
-
-def summarize(records: list[dict]) -> dict:
-    latencies = [r["latency_ms"] for r in records]
-    updated = [r["stale_first"] for r in records if "stale_first" in r]
-    summary = {
-        "questions": len(records),
-        **{f"recall@{k}": round(metrics.mean(r[f"recall@{k}"] for r in records), 3)
-           for k in RECALL_AT},
-        "mrr": round(metrics.mean(r["rr"] for r in records), 3),
-        "stale_first": round(metrics.mean(updated), 3) if updated else None,
-        "tokens_per_query": round(metrics.mean(r["tokens"] for r in records), 1),
-        "latency_ms": {f"p{p}": round(metrics.percentile(latencies, p), 2)
-                       for p in (50, 95, 99)} if latencies else None,
-    }
-    judged = [r["judge"] for r in records if "judge" in r]
-    if judged:
-        summary["llm_accuracy"] = round(metrics.mean(j == "correct" for j in judged), 3)
-    return summary
-
-
-def groups(records: list[dict]) -> dict[str, list[dict]]:
-    """all, then each category, each language, and each category in each language."""
-    languages = sorted({r["language"] for r in records}, reverse=True)
-    out = {"all": records}
-    out |= {c: [r for r in records if r["category"] == c] for c in CATEGORIES}
-    out |= {lang: [r for r in records if r["language"] == lang] for lang in languages}
-    out |= {f"{c}/{lang}": [r for r in records if r["category"] == c and r["language"] == lang]
-            for c in CATEGORIES for lang in languages}
-    return out
-
-
-# --- LLM judge ---------------------------------------------------------------------------
-
-ANSWER_SYSTEM = (
-    "You answer a question about a user using only the memories stored about them. Each memory "
-    "starts with the time it was said in brackets; resolve relative times such as 'yesterday', "
-    "'last Saturday', '前天' or '上周六' against that time and answer with the calendar date. "
-    "When memories disagree, the more recent one is true. Answer in one short sentence, in the "
-    "language of the question. If the memories do not hold the answer, say you do not know.")
-JUDGE_SYSTEM = (
-    "You grade answers. Given a question, a reference answer and a candidate answer, decide "
-    "whether the candidate states the same facts the reference gives for what was asked "
-    "(wording, language and extra detail do not matter; a different date, place, number or an "
-    "outdated fact is wrong; 'I do not know' is wrong). Reply with JSON only: "
-    '{"verdict": "correct"} or {"verdict": "wrong"}.')
-
-
-def memory_lines(record: dict) -> str:
-    lines = [f"[{m['memory_time'] or 'time unknown'}] {m['value']}" for m in record["memories"]]
-    return "\n".join(lines) or "(no memories)"
-
-
-def parse_verdict(text: str) -> str:
-    """`correct` or `wrong` from the judge's reply; anything unreadable counts as wrong, so a
-    misbehaving judge can only lower the score."""
-    match = re.search(r"\{.*\}", text, re.DOTALL)
-    if match:
-        try:
-            verdict = str(json.loads(match.group(0)).get("verdict", "")).lower()
-        except (json.JSONDecodeError, AttributeError):
-            verdict = ""
-        if verdict in ("correct", "wrong"):
-            return verdict
-    lowered = text.lower()
-    return "correct" if "correct" in lowered and "wrong" not in lowered else "wrong"
-
-
-def llm_judge(records: list[dict], env: dict[str, str]) -> None:
-    """Adds `llm_answer` and `judge` to every record, with the endpoint the service used."""
-    from openai import OpenAI
-
-    client = OpenAI(base_url=env["LLM_BASE_URL"],
-                    api_key=env.get("LLM_API_KEY") or os.environ.get("LLM_API_KEY") or "none",
-                    timeout=float(env.get("LLM_TIMEOUT", "60")), max_retries=2)
-    model = env["LLM_MODEL"]
-
-    def chat(system: str, user: str) -> str:
-        reply = client.chat.completions.create(
-            model=model, temperature=0,
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}])
-        return reply.choices[0].message.content or ""
-
-    for done, record in enumerate(records, start=1):
-        record["llm_answer"] = chat(ANSWER_SYSTEM, f"Memories:\n{memory_lines(record)}\n\n"
-                                                   f"Question: {record['question']}").strip()
-        verdict = chat(JUDGE_SYSTEM, f"Question: {record['question']}\n"
-                                     f"Reference answer: {record['answer']}\n"
-                                     f"Candidate answer: {record['llm_answer']}")
-        record["judge"] = parse_verdict(verdict)
-        if done % 10 == 0:
-            print(f"  judged {done}/{len(records)}", file=sys.stderr)
-
-
-# --- report --------------------------------------------------------------------------------
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def table(summaries: dict[str, dict], names: Iterable[str],
-          extra: Callable[[dict], str] | None = None) -> list[str]:
-    head = (f"{'group':16} {'n':>3} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} "
-            f"{'stale_first':>11} {'tokens/q':>9}" + (f" {'LLM acc':>8}" if extra else ""))
-    lines = [head, "-" * len(head)]
-    for name in names:
-        s = summaries[name]
-        lines.append(f"{name:16} {s['questions']:>3} {fmt(s['recall@1']):>6} "
-                     f"{fmt(s['recall@5']):>6} {fmt(s['recall@10']):>6} {fmt(s['mrr']):>6} "
-                     f"{fmt(s['stale_first']):>11} {s['tokens_per_query']:>9.1f}"
-                     + (f" {extra(s):>8}" if extra else ""))
-    return lines
-
-
-def report(results: dict) -> str:
-    summaries = results["summary"]
-    ingestion = results["ingestion"]
-    judged = "llm_accuracy" in summaries["all"]
-    extra = (lambda s: fmt(s.get("llm_accuracy"))) if judged else None
-    names = ["all", *CATEGORIES, *sorted((n for n in summaries if n in ("zh", "en")),
-                                         reverse=True)]
-    latency = summaries["all"]["latency_ms"]
-    lines = [
-        f"\nevaluation: {results['questions']} questions over {len(USERS)} users, "
-        f"{ingestion['sessions']} sessions, {ingestion['messages']} messages; "
-        f"search/memory with memory_limit_number {MEMORY_LIMIT}, no conversation_id",
-        f"ingestion + extraction: {ingestion['seconds']} s ({ingestion['sessions']} adds "
-        f"accepted in {ingestion['add_seconds']} s, {ingestion['failed_jobs']} jobs failed)",
-        "",
-        *table(summaries, names, extra),
-        "",
-        "by category and language:",
-        *table(summaries, [n for n in summaries if "/" in n], extra),
-        "",
-        f"search latency (client-measured, ms): p50 {latency['p50']}  p95 {latency['p95']}  "
-        f"p99 {latency['p99']}",
-        "R@k: fraction of the question's evidence messages among the sources of the top k "
-        "memories; MRR: 1/rank of the first memory sourced from the evidence (0 if not in the "
-        f"top {MEMORY_LIMIT});",
-        "stale_first (updated only): fraction where a memory from the outdated message ranks "
-        "above the newer evidence, or the evidence is missing (lower is better);",
-        f"tokens/q: tokens of the memory_value of the returned memories ({metrics.TOKEN_RULE}).",
-    ]
-    if judged:
-        lines.append("LLM acc: the LLM answered from the returned memories and judged its answer "
-                     "against the reference (correct/wrong).")
-    return "\n".join(lines)
-
-
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
+SUITES = ("ours", "locomo")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.eval", description=__doc__.split(
-        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m tests.eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", choices=(*SUITES, "all"), default="all",
+                        help="which suite to run; all: one after the other, each on its own "
+                             "fresh service (default: all)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting for the service (repeatable)")
     parser.add_argument("--llm-judge", action="store_true",
-                        help="answer and grade every question with the LLM given by --env "
-                             "LLM_BASE_URL=... --env LLM_MODEL=...")
-    parser.add_argument("--out", type=Path, default=Path("bench-results") / "eval.json")
+                        help="ours only: answer and grade every question with the LLM given by "
+                             "--env LLM_BASE_URL=... --env LLM_MODEL=...")
+    parser.add_argument("--out", type=Path, default=Path("bench-results") / "eval.json",
+                        help="where the ours suite's results go (default: %(default)s)")
+    parser.add_argument("--locomo-out", type=Path, default=Path("bench-results") / "locomo.json",
+                        help="where the locomo suite's results go (default: %(default)s)")
+    parser.add_argument("--locomo-dir", type=Path, default=None,
+                        help="the LoCoMo development set (default: $LOCOMO_DIR, else "
+                             "../shared/data/locomo-dev beside the repository)")
+    parser.add_argument("--conversations", default=None, metavar="STEMS",
+                        help="locomo: only these files, by stem, comma-separated (e.g. 41,42)")
+    parser.add_argument("--bm25-only", action="store_true",
+                        help="locomo: print only the BM25 floor, computed without a service")
     parser.add_argument("--timeout", type=float, default=1800,
-                        help="seconds to wait for extraction to finish")
+                        help="seconds to wait for extraction to finish, per suite")
     args = parser.parse_args(argv)
     env = {**SERVICE_ENV, **parse_env(args.env)}
-    if args.llm_judge and not (env.get("LLM_BASE_URL") and env.get("LLM_MODEL")):
+    suites = SUITES if args.suite == "all" else (args.suite,)
+    only = ([stem.strip() for stem in args.conversations.split(",") if stem.strip()]
+            if args.conversations else None)
+
+    if args.bm25_only or "locomo" in suites:  # fails before any service starts
+        directory = args.locomo_dir or Path(os.environ.get("LOCOMO_DIR") or locomo.DEFAULT_DIR)
+        conversations = locomo.load(directory, only)
+    if args.bm25_only:
+        print(locomo.floor_report(conversations))
+        return
+    if "ours" in suites and args.llm_judge and not (env.get("LLM_BASE_URL")
+                                                    and env.get("LLM_MODEL")):
         raise SystemExit("--llm-judge needs an LLM: pass --env LLM_BASE_URL=<OpenAI-compatible "
                          "base URL> --env LLM_MODEL=<model> (and --env LLM_API_KEY=... if the "
                          "endpoint wants one); the service extracts with the same LLM.")
+    if args.llm_judge and "ours" not in suites:
+        print("--llm-judge applies to the ours suite only; ignored", file=sys.stderr)
 
-    with tempfile.TemporaryDirectory(prefix="memos-eval-") as tmp:
-        data_dir = Path(tmp) / "data"
-        print("starting memos serve ...", file=sys.stderr)
-        with run_service("serve", data_dir, **env) as service:
-            client = Client(service.api, (data_dir / "api-key").read_text().strip())
-            print(f"ingesting {sum(len(s) for s in USERS.values())} sessions ...",
-                  file=sys.stderr)
-            ingestion = ingest(client, args.timeout)
-            local_ids = ingestion.pop("local_ids")
-            for warm_up in ("warm up", "预热"):  # first queries pay one-off costs
-                client.call("/search/memory", {"user_id": "zh1", "query": warm_up})
-            print(f"asking {len(QUESTIONS)} questions ...", file=sys.stderr)
-            records = [ask(client, local_ids, q) for q in QUESTIONS]
-    if args.llm_judge:
-        print(f"judging with {env['LLM_MODEL']} ...", file=sys.stderr)
-        llm_judge(records, env)
-
-    results = {
-        "commit": git_commit(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "system": f"{platform.system()} {platform.release()}"},
-        "service_env": redacted(env),
-        "memory_limit_number": MEMORY_LIMIT,
-        "questions": len(records),
-        "token_rule": metrics.TOKEN_RULE,
-        "ingestion": ingestion,
-        "summary": {name: summarize(group) for name, group in groups(records).items()},
-        "per_question": records,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(report(results))
-    print(f"\nwritten to {args.out}")
+    if "ours" in suites:
+        ours.run(env, judge=args.llm_judge, timeout=args.timeout, out=args.out)
+    if "locomo" in suites:
+        locomo.run(conversations, env, timeout=args.timeout, out=args.locomo_out)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ from services.retriever.ranking import cosine_span, features
 from shared.embeddings import get_embedder
 from shared.lexical import query_terms
 from shared.memories import load_memories
-from tests.eval.__main__ import ingest
 from tests.eval.data import QUESTIONS
+from tests.eval.ours import ingest
 from tests.stack import running_stack
 
 NAMES = ("bias", "dense", "lexical", "confidence")
