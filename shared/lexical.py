@@ -1,13 +1,26 @@
-"""Words as a sparse vector, for the lexical half of hybrid search (Chinese segmented in
-search mode, English lower-cased, stopwords dropped). Indices are stable hashes of the words,
-so every process encodes alike; Qdrant weighs them by IDF."""
+"""Words as a sparse vector, for the lexical half of hybrid search: BM25 as Qdrant computes it
+(a document's weights saturate with the word's count and shrink with its length; Qdrant's IDF
+modifier supplies the IDF at query time). Chinese is segmented in search mode, English
+lower-cased and stemmed (Snowball: "painted" finds "painting"), stopwords dropped. Indices are
+stable hashes of the words, so every process encodes alike.
 
-import math
+Measured on the LoCoMo development set (raw turns, recall@10): BM25 as rank_bm25 ships it
+0.513; with stopwords, stemming, k1 1.2 and b 0.3: 0.619."""
+
+import threading
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
+
+import Stemmer
 
 from shared.text import CJK, EN_STOPWORDS, segment
+
+K1 = 1.2  # how fast repeats of a word stop counting
+B = 0.3  # how much a long memory's words are discounted
+AVERAGE_WORDS = 40  # words of an indexed memory with its context, measured on LoCoMo
+_stemmers = threading.local()  # a Stemmer object is not thread-safe
 
 ZH_STOPWORDS = frozenset("""
 的 了 是 我 你 您 他 她 它 们 我们 你们 他们 在 和 与 也 都 就 吗 呢 吧 啊 呀 哦 嗯 这 那 这个 那个
@@ -23,9 +36,26 @@ class Terms:
     values: list[float]
 
 
+def _stem(words: list[str]) -> list[str]:
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = Stemmer.Stemmer("english")
+    return stemmer.stemWords(words)
+
+
 def words(text: str) -> list[str]:
-    return [w for w in segment(text) if w not in EN_STOPWORDS and w not in ZH_STOPWORDS
+    kept = [w for w in segment(text) if w not in EN_STOPWORDS and w not in ZH_STOPWORDS
             and (len(w) > 1 or CJK.match(w))]
+    return _stem(kept)  # Chinese words pass through unchanged
+
+
+def spelled_date(value: str | None) -> str:
+    """'2023-05-08 13:56:00' → '8 May 2023', the words a question about that day uses."""
+    try:
+        day = datetime.strptime((value or "")[:10], "%Y-%m-%d")
+    except ValueError:
+        return ""
+    return f"{day.day} {day:%B} {day.year}"
 
 
 def term_id(word: str) -> int:
@@ -33,9 +63,11 @@ def term_id(word: str) -> int:
 
 
 def document_terms(text: str) -> Terms:
-    counts = Counter(term_id(w) for w in words(text))
+    found = words(text)
+    counts = Counter(term_id(w) for w in found)
+    norm = K1 * (1 - B + B * len(found) / AVERAGE_WORDS)
     ids = sorted(counts)
-    return Terms(ids, [1.0 + math.log(counts[i]) for i in ids])
+    return Terms(ids, [counts[i] * (K1 + 1) / (counts[i] + norm) for i in ids])
 
 
 def query_terms(text: str) -> tuple[Terms, dict[int, float]]:

@@ -18,7 +18,7 @@ themselves then there these they this those through to too under until up very w
 what when where which while who whom why will with would you your yours yourself yourselves
 i'm i've i'd i'll it's that's don't doesn't didn't can't won't isn't aren't yes yeah ok okay
 sure thanks thank please really also well like get got go going want know think maybe much
-many one two lot user assistant
+many one two lot user assistant user's assistant's
 """.split())
 ZH_FILLERS = frozenset("""
 肯定 收到 我会 一般 一起 可以 一下 这个 那个 什么 怎么 还是 就是 知道 觉得 好的 明白 对吗

@@ -7,6 +7,7 @@ class Turn:
     role: str
     content: str
     chat_time: str | None
+    seq: int = 0  # its place in the conversation
 
 
 @dataclass
@@ -18,3 +19,6 @@ class ExtractedMemory:
     confidence: float
     source_ids: list[str] = field(default_factory=list)
     speaker: str = "user"  # whose view: user or assistant
+    subject: str | None = None  # the speaker's name, when the dialogue gives it
+    seq: int = 0  # the place of its first message in the conversation
+    context: str = ""  # the turns around it (indexed with it, not shown)

@@ -21,10 +21,10 @@ from shared.db.models import Memory, MemorySource, MemoryTag, Task
 from shared.db.session import new_session, transaction
 from shared.dead_letters import record_failure
 from shared.embeddings import get_embedder
-from shared.lexical import Terms, document_terms
+from shared.lexical import Terms, document_terms, spelled_date
 from shared.memories import delete_by_ids, load_memories
 from shared.metrics import LAG, MEMORIES_WRITTEN
-from shared.vector_store import IndexedMemory, get_memory_index
+from shared.vector_store import IndexedMemory, candidates, get_memory_index
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
@@ -59,6 +59,7 @@ def _rows(task: Task, extracted: list[ExtractedMemory], now: int) -> list[Memory
             memory_value=item.value, memory_type="WorkingMemory", memory_time=item.memory_time,
             status="activated", confidence=item.confidence, tags=tags,
             info=attrs.get("info", {}), create_time=now, update_time=now,
+            subject=item.subject, seq=item.seq, context=item.context,
         )
         memory.sources = [MemorySource(memory_id=memory_id, message_id=source, position=i)
                           for i, source in enumerate(item.source_ids)]
@@ -68,7 +69,18 @@ def _rows(task: Task, extracted: list[ExtractedMemory], now: int) -> list[Memory
 
 
 def _indexed_text(memory: Memory) -> str:
-    return f"{memory.memory_key}\n{memory.memory_value}\n{' '.join(memory.tags)}"
+    """What the embedding is made of: the memory's text. Its context would add nothing there
+    (LoCoMo recall@10 the same with or without) and triple the cost of e5."""
+    return memory.memory_value
+
+
+def _lexical_text(memory: Memory) -> str:
+    """What the words come from: the memory, its title and tags, the turns around it
+    (LoCoMo recall@10 0.76 → 0.82 with the question a statement answers and the reply it
+    got), and when it was said, spelled as people ask ("in May 2023")."""
+    return "\n".join(part for part in (memory.memory_key, memory.memory_value,
+                                        " ".join(memory.tags), memory.context,
+                                        spelled_date(memory.memory_time)) if part)
 
 
 def _payload(memory: Memory) -> dict:
@@ -79,6 +91,7 @@ def _payload(memory: Memory) -> dict:
         "confidence": memory.confidence,
         "tags": memory.tags, "info": memory.info, "memory_time": memory.memory_time,
         "create_time": memory.create_time, "update_time": memory.update_time,
+        "subject": memory.subject, "seq": memory.seq,
     }
 
 
@@ -95,7 +108,7 @@ def run_extraction(task_id: str) -> bool:
         if task is None or task.status != "running":
             return False
         task.attempts += 1
-        turns = [Turn(m.id, m.role, m.content, m.chat_time)
+        turns = [Turn(m.id, m.role, m.content, m.chat_time, m.seq)
                  for m in repository.task_messages(session, task_id)]
         old_ids = repository.task_memory_ids(session, task_id)
         restored = _undo_previous_run(session, task_id, old_ids, now)
@@ -107,7 +120,7 @@ def run_extraction(task_id: str) -> bool:
     rows = _rows(task, extracted, now)
     texts = [_indexed_text(m) for m in rows]
     vectors = embedder.embed_passages(texts) if rows else []
-    terms = {m.id: document_terms(text) for m, text in zip(rows, texts, strict=True)}
+    terms = {m.id: document_terms(_lexical_text(m)) for m in rows}
     with new_session() as session:
         neighbours = [_neighbours(session, index, task, m, v, terms[m.id], old_ids)
                       for m, v in zip(rows, vectors, strict=True)]
@@ -146,8 +159,8 @@ def _undo_previous_run(session: Session, task_id: str, old_ids: list[str],
 
 def _neighbours(session: Session, index, task: Task, memory: Memory, vector: np.ndarray,
                 terms: Terms, exclude: list[str]) -> list[Neighbour]:
-    found = index.candidates(vector, terms, task.project_id, task.user_id, None,
-                             limit=NEIGHBOURS)
+    found = candidates(index, vector, terms, task.project_id, task.user_id, None,
+                       limit=NEIGHBOURS)
     found = [c for c in found if c.id not in exclude]
     rows = load_memories(session, task.project_id, [c.id for c in found])
     near = [Neighbour(rows[c.id], float(c.vector @ vector), c.vector) for c in found
@@ -204,7 +217,7 @@ def _indexed(memories: list[Memory], vectors,
     into) or that were not segmented in this run."""
     known_terms = known_terms or {}
     return [IndexedMemory(m.id, np.asarray(v), known_terms.get(m.id)
-                          or document_terms(_indexed_text(m)), _payload(m))
+                          or document_terms(_lexical_text(m)), _payload(m))
             for m, v in zip(memories, vectors, strict=True)]
 
 

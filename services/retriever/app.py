@@ -1,6 +1,7 @@
 """The retriever as its own process: search for gateways, behind a shared token."""
 
 import secrets
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from shared.lexical import Terms
 from shared.logs import configure_logging
 from shared.metrics import install_metrics
 from shared.schemas import SearchQuery
-from shared.vector_store import IndexedMemory, get_memory_index
+from shared.vector_store import IndexedMemory, Query, get_memory_index
 
 
 class IndexItem(BaseModel):
@@ -35,13 +36,23 @@ class IndexDelete(BaseModel):
     ids: list[str]
 
 
+class IndexRequest(BaseModel):
+    vector: list[float] | None = None
+    indices: list[int] | None = None
+    values: list[float] | None = None
+    limit: int
+    ids: list[str] | None = None
+
+    def query(self) -> Query:
+        by = (np.asarray(self.vector, dtype=np.float32) if self.vector is not None
+              else Terms(self.indices or [], self.values or []))
+        return Query(by, self.limit, self.ids)
+
+
 class IndexQuery(BaseModel):
-    vector: list[float]
-    indices: list[int]
-    values: list[float]
+    queries: list[IndexRequest]
     project_id: str
     user_id: str
-    limit: int
     filter: dict[str, Any] | None = None
 
 
@@ -70,16 +81,14 @@ def create_app() -> FastAPI:
             for i in body.items])
         return ok({"upserted": len(body.items)})
 
-    @internal.post("/index/candidates")
-    def index_candidates(body: IndexQuery) -> dict:
+    @internal.post("/index/query")
+    def index_query(body: IndexQuery) -> dict:
         flt = body.filter and MemoryFilter(body.filter["mode"], tuple(
             Condition(**c) for c in body.filter["conditions"]))
-        found = get_memory_index().candidates(
-            np.asarray(body.vector, dtype=np.float32), Terms(body.indices, body.values),
-            body.project_id, body.user_id, flt or None, body.limit)
-        return ok([{"id": c.id, "vector": c.vector.tolist(), "terms": sorted(c.terms),
-                    "conversation_id": c.conversation_id, "confidence": c.confidence,
-                    "create_time": c.create_time} for c in found])
+        found = get_memory_index().query([q.query() for q in body.queries], body.project_id,
+                                         body.user_id, flt or None)
+        return ok([[{**asdict(c), "vector": c.vector.tolist(), "terms": sorted(c.terms)}
+                    for c in hits] for hits in found])
 
     @internal.post("/index/delete")
     def index_delete(body: IndexDelete) -> dict:

@@ -4,10 +4,10 @@ local mode (VECTOR_STORE=qdrant-local), or, for workers and gateways, the index 
 process owns (VECTOR_STORE=remote: writes only). Adding a backend is one new module here."""
 
 from shared.singleton import PerProcess
-from shared.vector_store.base import Candidate, IndexedMemory, MemoryIndex
+from shared.vector_store.base import Candidate, IndexedMemory, MemoryIndex, Query, candidates
 
-__all__ = ["Candidate", "IndexedMemory", "MemoryIndex", "get_memory_index",
-           "close_memory_index"]
+__all__ = ["Candidate", "IndexedMemory", "MemoryIndex", "Query", "candidates",
+           "get_memory_index", "close_memory_index"]
 
 def _build() -> MemoryIndex:
     from shared.config import get_settings

@@ -18,7 +18,7 @@ LEXICAL = "lexical"
 KEYWORD_FIELDS = ("project_id", "user_id", "conversation_id", "status", "memory_type",
                   "agent_id", "app_id", "tags")
 INTEGER_FIELDS = ("create_time", "update_time")
-RANKING_FIELDS = ["conversation_id", "confidence", "create_time"]
+RANKING_FIELDS = ["conversation_id", "confidence", "create_time", "subject", "seq"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,19 @@ class IndexedMemory:
 
 
 @dataclass(frozen=True)
+class Query:
+    """One request to the index: the nearest by embedding (`by` a vector) or the best by words
+    (`by` Terms, scored BM25), among the user's activated memories, or only among `ids`."""
+
+    by: np.ndarray | Terms
+    limit: int
+    ids: list[str] | None = None
+
+
+@dataclass(frozen=True)
 class Candidate:
-    """A memory found by either half of the search, with what ranking needs of it."""
+    """A memory found by the index, with what ranking needs of it and the score of the query
+    that found it (cosine or BM25)."""
 
     id: str
     vector: np.ndarray
@@ -39,6 +50,9 @@ class Candidate:
     conversation_id: str
     confidence: float
     create_time: int
+    subject: str | None
+    seq: int
+    score: float
 
 
 class MemoryWriter(Protocol):
@@ -50,10 +64,21 @@ class MemoryWriter(Protocol):
 
 
 class MemoryIndex(MemoryWriter, Protocol):
-    def candidates(self, vector: np.ndarray, terms: Terms, project_id: str, user_id: str,
-                   flt: MemoryFilter | None, limit: int) -> list[Candidate]:
-        """The `limit` nearest by embedding and the `limit` best by words, merged."""
+    def query(self, queries: list[Query], project_id: str, user_id: str,
+              flt: MemoryFilter | None) -> list[list[Candidate]]:
+        """Each query's hits, best first, in one round trip."""
         ...
+
+
+def candidates(index: MemoryIndex, vector: np.ndarray, terms: Terms, project_id: str,
+               user_id: str, flt: MemoryFilter | None, limit: int) -> list[Candidate]:
+    """The `limit` nearest by embedding and the `limit` best by words, each once."""
+    queries = [Query(vector, limit)] + ([Query(terms, limit)] if terms.indices else [])
+    unique: dict[str, Candidate] = {}
+    for hits in index.query(queries, project_id, user_id, flt):
+        for hit in hits:
+            unique.setdefault(hit.id, hit)
+    return list(unique.values())
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,7 @@ class FilterDialect:
     field: Callable[..., Any]
     match: Callable[[Any], Any]
     range: Callable[..., Any]
+    has_id: Callable[[list[str]], Any]
 
     def condition(self, cond: Condition) -> Any:
         if cond.op in ("gt", "gte", "lt", "lte"):
@@ -73,10 +99,13 @@ class FilterDialect:
             return self.field(key=cond.field, range=self.range(gte=cond.value, lte=cond.value))
         return self.field(key=cond.field, match=self.match(cond.value))
 
-    def search_filter(self, project_id: str, user_id: str, flt: MemoryFilter | None) -> Any:
+    def search_filter(self, project_id: str, user_id: str, flt: MemoryFilter | None,
+                      ids: list[str] | None = None) -> Any:
         must = [self.field(key="project_id", match=self.match(project_id)),
                 self.field(key="user_id", match=self.match(user_id)),
                 self.field(key="status", match=self.match("activated"))]
+        if ids is not None:
+            must.append(self.has_id(ids))
         if flt is not None:
             conditions = [self.condition(c) for c in flt.conditions]
             must.append(self.filter(must=conditions) if flt.mode == "and"
@@ -84,19 +113,14 @@ class FilterDialect:
         return self.filter(must=must)
 
 
-def merge_candidates(points: list[Any], sparse_indices: Callable[[Any], list[int]]
-                     ) -> list[Candidate]:
-    """Points of both halves (with vectors and ranking payload) as unique candidates."""
-    seen: dict[str, Candidate] = {}
-    for point in points:
-        key = str(point.id)
-        if key in seen:
-            continue
-        vectors, payload = point.vector, point.payload
-        seen[key] = Candidate(
-            id=key, vector=np.asarray(vectors[DENSE], dtype=np.float32),
-            terms=frozenset(sparse_indices(vectors.get(LEXICAL))),
-            conversation_id=payload["conversation_id"],
-            confidence=float(payload.get("confidence", 0.0)),
-            create_time=int(payload.get("create_time", 0)))
-    return list(seen.values())
+def to_candidate(point: Any, sparse_indices: Callable[[Any], list[int]]) -> Candidate:
+    """A scored point (with vectors and ranking payload) as a candidate."""
+    vectors, payload = point.vector, point.payload
+    return Candidate(
+        id=str(point.id), vector=np.asarray(vectors[DENSE], dtype=np.float32),
+        terms=frozenset(sparse_indices(vectors.get(LEXICAL))),
+        conversation_id=payload["conversation_id"],
+        confidence=float(payload.get("confidence", 0.0)),
+        create_time=int(payload.get("create_time", 0)),
+        subject=payload.get("subject"), seq=int(payload.get("seq") or 0),
+        score=float(point.score))

@@ -7,7 +7,6 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import qdrant_edge as edge
 
 from shared.filters import MemoryFilter
@@ -21,7 +20,8 @@ from shared.vector_store.base import (
     Candidate,
     FilterDialect,
     IndexedMemory,
-    merge_candidates,
+    Query,
+    to_candidate,
 )
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 INDEX_BACKLOG = 5000
 
 DIALECT = FilterDialect(filter=edge.Filter, field=edge.FieldCondition, match=edge.MatchValue,
-                        range=edge.RangeFloat)
+                        range=edge.RangeFloat,
+                        has_id=lambda ids: edge.HasIdCondition(set(ids)))
 
 
 class EdgeIndex:
@@ -66,20 +67,19 @@ class EdgeIndex:
         if ids:
             self._shard.update(edge.UpdateOperation.delete_points(ids))
 
-    def candidates(self, vector: np.ndarray, terms: Terms, project_id: str, user_id: str,
-                   flt: MemoryFilter | None, limit: int) -> list[Candidate]:
-        query_filter = DIALECT.search_filter(project_id, user_id, flt)
-        requests = [edge.QueryRequest(limit=limit, filter=query_filter, with_vector=True,
-                                      with_payload=RANKING_FIELDS,
-                                      query=edge.Query.Nearest(vector.tolist(), using=DENSE))]
-        if terms.indices:
+    def query(self, queries: list[Query], project_id: str, user_id: str,
+              flt: MemoryFilter | None) -> list[list[Candidate]]:
+        requests = []
+        for q in queries:
+            by = (edge.SparseVector(q.by.indices, q.by.values) if isinstance(q.by, Terms)
+                  else q.by.tolist())
+            using = LEXICAL if isinstance(q.by, Terms) else DENSE
             requests.append(edge.QueryRequest(
-                limit=limit, filter=query_filter, with_vector=True, with_payload=RANKING_FIELDS,
-                query=edge.Query.Nearest(edge.SparseVector(terms.indices, terms.values),
-                                         using=LEXICAL)))
+                limit=q.limit, filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
+                with_vector=True, with_payload=RANKING_FIELDS,
+                query=edge.Query.Nearest(by, using=using)))
         results = self._shard.query_batch(edge.QueryBatchRequest(requests))
-        return merge_candidates([p for r in results for p in r],
-                                lambda sparse: sparse.indices if sparse else [])
+        return [[to_candidate(p, _sparse_indices) for p in points] for points in results]
 
     def _index_backlog(self) -> None:
         """Builds the HNSW graph for points written since the last start, before serving:
@@ -102,3 +102,7 @@ class EdgeIndex:
     def close(self) -> None:
         self._shard.flush()
         self._shard.close()
+
+
+def _sparse_indices(sparse: edge.SparseVector | None) -> list[int]:
+    return sparse.indices if sparse else []

@@ -5,7 +5,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-import numpy as np
 from qdrant_client import QdrantClient, models
 
 from shared.config import Settings
@@ -20,11 +19,13 @@ from shared.vector_store.base import (
     Candidate,
     FilterDialect,
     IndexedMemory,
-    merge_candidates,
+    Query,
+    to_candidate,
 )
 
 DIALECT = FilterDialect(filter=models.Filter, field=models.FieldCondition,
-                        match=lambda value: models.MatchValue(value=value), range=models.Range)
+                        match=lambda value: models.MatchValue(value=value), range=models.Range,
+                        has_id=lambda ids: models.HasIdCondition(has_id=ids))
 
 
 class QdrantClientIndex:
@@ -90,21 +91,18 @@ class QdrantClientIndex:
             self._client.delete(self.collection,
                                 points_selector=models.PointIdsList(points=ids), wait=True)
 
-    def candidates(self, vector: np.ndarray, terms: Terms, project_id: str, user_id: str,
-                   flt: MemoryFilter | None, limit: int) -> list[Candidate]:
-        query_filter = DIALECT.search_filter(project_id, user_id, flt)
-        requests = [models.QueryRequest(query=vector.tolist(), using=DENSE, limit=limit,
-                                        filter=query_filter, with_vector=True,
-                                        with_payload=RANKING_FIELDS)]
-        if terms.indices:
-            requests.append(models.QueryRequest(
-                query=models.SparseVector(indices=terms.indices, values=terms.values),
-                using=LEXICAL, limit=limit, filter=query_filter, with_vector=True,
-                with_payload=RANKING_FIELDS))
+    def query(self, queries: list[Query], project_id: str, user_id: str,
+              flt: MemoryFilter | None) -> list[list[Candidate]]:
+        requests = [models.QueryRequest(
+            query=(models.SparseVector(indices=q.by.indices, values=q.by.values)
+                   if isinstance(q.by, Terms) else q.by.tolist()),
+            using=LEXICAL if isinstance(q.by, Terms) else DENSE, limit=q.limit,
+            filter=DIALECT.search_filter(project_id, user_id, flt, q.ids), with_vector=True,
+            with_payload=RANKING_FIELDS) for q in queries]
         with self._guard():
             results = self._client.query_batch_points(self.collection, requests)
-        return merge_candidates([p for r in results for p in r.points],
-                                lambda sparse: sparse.indices if sparse else [])
+        return [[to_candidate(p, lambda sparse: sparse.indices if sparse else [])
+                 for p in r.points] for r in results]
 
     def close(self) -> None:
         with self._guard():

@@ -11,7 +11,7 @@ from shared.errors import MemoryServiceUnavailable
 from shared.filters import MemoryFilter
 from shared.internal_http import InternalClient
 from shared.lexical import Terms
-from shared.vector_store.base import Candidate, IndexedMemory
+from shared.vector_store.base import Candidate, IndexedMemory, Query
 
 
 class RemoteIndex:
@@ -29,15 +29,17 @@ class RemoteIndex:
                 {"id": i.id, "vector": i.vector, "indices": i.terms.indices,
                  "values": i.terms.values, "payload": i.payload} for i in items]})
 
-    def candidates(self, vector: np.ndarray, terms: Terms, project_id: str, user_id: str,
-                   flt: MemoryFilter | None, limit: int) -> list[Candidate]:
-        found = self._client.call("/internal/index/candidates", {
-            "vector": vector, "indices": terms.indices, "values": terms.values,
-            "project_id": project_id, "user_id": user_id, "limit": limit,
+    def query(self, queries: list[Query], project_id: str, user_id: str,
+              flt: MemoryFilter | None) -> list[list[Candidate]]:
+        found = self._client.call("/internal/index/query", {
+            "queries": [{"vector": None if isinstance(q.by, Terms) else q.by,
+                         "indices": q.by.indices if isinstance(q.by, Terms) else None,
+                         "values": q.by.values if isinstance(q.by, Terms) else None,
+                         "limit": q.limit, "ids": q.ids} for q in queries],
+            "project_id": project_id, "user_id": user_id,
             "filter": asdict(flt) if flt else None})
-        return [Candidate(c["id"], np.asarray(c["vector"], dtype=np.float32),
-                          frozenset(c["terms"]), c["conversation_id"], c["confidence"],
-                          c["create_time"]) for c in found]
+        return [[Candidate(**{**c, "vector": np.asarray(c["vector"], dtype=np.float32),
+                              "terms": frozenset(c["terms"])}) for c in hits] for hits in found]
 
     def delete(self, ids: list[str]) -> None:
         if ids:

@@ -1,63 +1,100 @@
-"""Fits the relativity model (services/retriever/ranking.py) on the evaluation dialogues.
+"""Fits the relativity model (services/retriever/ranking.py) on real conversations and ours.
 
-For every question, the candidates the retriever would rank are labelled relevant when one of
-their source messages is evidence for the question; a logistic regression of the candidates'
-evidence (mapped cosine, word coverage, confidence) on those labels gives the weights, so
-relativity reads as a probability. Leave-one-user-out predictions show how well that
-probability holds on users the fit has not seen.
+The LoCoMo development set and our own dialogues are sent through `memos serve` (kept in
+`--data`, so a second fit skips that); then, with the service stopped, every question's
+candidates are gathered exactly as search gathers them (services/retriever/service.gather,
+from each side of a LoCoMo conversation) and labelled relevant when one of their sources is
+evidence. Two logistic regressions (the memory alone, then with its conversation) give the
+weights. Held out one conversation at a time (each LoCoMo file, each of our users), the fit
+predicts the others: those predictions give the calibration by band and the recall the
+weights would reach on data they have not seen.
 
-    python -m tests.eval.calibrate          (prints the weights to put in shared/config.py)
+    python -m tests.eval.calibrate [--data DIR] [--locomo-dir DIR]
 """
 
-import tempfile
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from services.embedded import EmbeddedRedis
-from services.retriever.ranking import cosine_span, features
-from shared.embeddings import get_embedder
-from shared.lexical import query_terms
-from shared.memories import load_memories
+from tests.eval import locomo, ours
+from tests.eval.common import SERVICE_ENV, fresh_service_in
 from tests.eval.data import QUESTIONS
-from tests.eval.ours import ingest
-from tests.stack import running_stack
 
-NAMES = ("bias", "dense", "lexical", "confidence")
+BANDS = ((0, .1), (.1, .3), (.3, .5), (.5, .7), (.7, 1.01))
 
 
-class StackClient:
-    def __init__(self, stack) -> None:
-        self.call = stack.ok
+@dataclass
+class Group:
+    """One question's candidates from one side: features, labels, conversations."""
+
+    fold: str
+    question: str
+    features: np.ndarray
+    labels: np.ndarray
+    conversations: list[str]
+    evidence: set[str]
+    sources: list[set[str]]
 
 
-def collect(stack) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def ingest(data_dir: Path, conversations: list) -> dict:
+    with fresh_service_in(data_dir, SERVICE_ENV) as client:
+        locomo.ingest(client, conversations, timeout=7200)
+        local_ids = ours.ingest(client, timeout=600)["local_ids"]
+    return local_ids
+
+
+def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
+    from services.retriever.ranking import memory_features
+    from services.retriever.service import cosine_span, gather
     from shared.db.session import new_session
+    from shared.embeddings import get_embedder
+    from shared.memories import load_memories
     from shared.vector_store import get_memory_index
 
-    local_ids = ingest(StackClient(stack), timeout=600)["local_ids"]
     embedder, index = get_embedder(), get_memory_index()
-    rows, labels, users = [], [], []
+    span = cosine_span(embedder)
+    project = "default"
+    asks = [(f"locomo-{c.stem}", locomo.user_id(c.stem, side), q.question, set(q.evidence),
+             c.contents, None) for c in conversations for q in c.questions if q.evidence
+            for side in c.speakers]
+    asks += [(f"ours-{q['user']}", q["user"], q["question"], set(q["evidence"]), None,
+              local_ids) for q in QUESTIONS]
+    groups = []
     with new_session() as session:
-        for question in QUESTIONS:
-            vector = embedder.embed_queries([question["question"]])[0]
-            terms, weights = query_terms(question["question"])
-            found = index.candidates(vector, terms, "test-project", question["user"], None, 40)
-            memories = load_memories(session, "test-project", [c.id for c in found])
-            for candidate in found:
-                sources = {local_ids.get(s.message_id) for s in memories[candidate.id].sources}
-                rows.append(features(candidate, float(candidate.vector @ vector), weights,
-                                     cosine_span(embedder)))
-                labels.append(float(bool(sources & set(question["evidence"]))))
-                users.append(question["user"])
-    return np.array(rows), np.array(labels), users
+        for n, (fold, user, question, evidence, contents, ids) in enumerate(asks):
+            pool = gather(index, embedder, question, project, user, None)
+            if not pool.candidates:
+                continue
+            rows = load_memories(session, project, [c.id for c in pool.candidates])
+            sources = []
+            for c in pool.candidates:
+                messages = [s.message for s in rows[c.id].sources]
+                if contents is not None:  # LoCoMo: by the turns' text; > 8 sources earn nothing
+                    found = (set().union(*(contents.get(m.content, set()) for m in messages))
+                             if len(messages) <= locomo.MAX_SOURCES else set())
+                else:
+                    found = {ids.get(m.id, m.id) for m in messages}
+                sources.append(found)
+            groups.append(Group(fold, question, memory_features(
+                pool.candidates, pool.vector, pool.lexical, pool.names, span),
+                np.array([bool(s & evidence) for s in sources], dtype=float),
+                [c.conversation_id for c in pool.candidates], evidence, sources))
+            if n % 500 == 0:
+                print(f"  gathered {n}/{len(asks)}", file=sys.stderr)
+    return groups
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     """Logistic regression by Newton's method (a tiny ridge keeps it well-posed)."""
     design = np.hstack([np.ones((len(x), 1)), x])
     weights = np.zeros(design.shape[1])
-    for _ in range(50):
+    for _ in range(60):
         p = 1 / (1 + np.exp(-design @ weights))
         gradient = design.T @ (p - y) + l2 * weights
         hessian = design.T @ (design * (p * (1 - p))[:, None]) + l2 * np.eye(len(weights))
@@ -68,42 +105,77 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     return weights
 
 
-def predict(weights: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-(weights[0] + x @ weights[1:])))
+def fit_model(groups: list[Group]):
+    from services.retriever.ranking import RelativityModel, linear, session_features
+
+    y = np.concatenate([g.labels for g in groups])
+    memory = fit(np.vstack([g.features for g in groups]), y)
+    session = fit(np.vstack([session_features(linear(tuple(memory), g.features), g.conversations)
+                             for g in groups]), y)
+    return RelativityModel(tuple(round(float(w), 3) for w in memory),
+                           tuple(round(float(w), 3) for w in session))
 
 
-def reliability(p: np.ndarray, y: np.ndarray) -> list[tuple[str, int, float, float]]:
-    bins = [(0, .1), (.1, .3), (.3, .5), (.5, .7), (.7, .9), (.9, 1.01)]
-    table = []
-    for low, high in bins:
-        chosen = (p >= low) & (p < high)
-        if chosen.any():
-            table.append((f"{low:.1f}-{min(high, 1):.1f}", int(chosen.sum()),
-                          float(p[chosen].mean()), float(y[chosen].mean())))
-    return table
+def held_out(groups: list[Group]) -> dict[int, np.ndarray]:
+    from services.retriever.ranking import linear, session_features
+
+    predictions = {}
+    for fold in sorted({g.fold for g in groups}):
+        model = fit_model([g for g in groups if g.fold != fold])
+        for i, g in enumerate(groups):
+            if g.fold == fold:
+                memory = linear(model.memory, g.features)
+                z = linear(model.session, session_features(memory, g.conversations))
+                predictions[i] = 1 / (1 + np.exp(-z))
+    return predictions
+
+
+def report(groups: list[Group], predictions: dict[int, np.ndarray]) -> list[str]:
+    """Held-out recall on LoCoMo (both sides merged, top 10) and calibration by band."""
+    by_question: dict[tuple[str, str], list] = defaultdict(list)
+    for i, g in enumerate(groups):
+        p = predictions[i]
+        for k in np.argsort(-p)[:locomo.MEMORY_LIMIT]:
+            by_question[(g.fold, g.question)].append((float(p[k]), g.sources[k], g.evidence))
+    recall = defaultdict(list)
+    bands = defaultdict(list)
+    for (fold, _), hits in by_question.items():
+        top = sorted(hits, key=lambda h: -h[0])[:locomo.MEMORY_LIMIT]
+        evidence = top[0][2]
+        suite = fold.split("-")[0]
+        for k in (1, 5, 10):
+            found = set().union(*(h[1] for h in top[:k]))
+            recall[f"{suite} R@{k}"].append(len(found & evidence) / len(evidence))
+        for p, sources, _ in top:
+            bands[(suite, next(i for i, (lo, hi) in enumerate(BANDS) if lo <= p < hi))].append(
+                bool(sources & evidence))
+    lines = [f"held out by conversation: {name} {np.mean(v):.3f}" for name, v in recall.items()]
+    lines.append("relativity band → returned memories, share holding evidence (held out)")
+    for (suite, band), hits in sorted(bands.items()):
+        lo, hi = BANDS[band]
+        lines.append(f"  {suite:7} {lo:.1f}-{min(hi, 1):.1f}  {len(hits):6}  {np.mean(hits):.3f}")
+    return lines
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        redis = EmbeddedRedis(Path(tmp) / "redis")
-        try:
-            with running_stack(Path(tmp) / "data", "", redis.url) as stack:
-                x, y, users = collect(stack)
-        finally:
-            redis.stop()
-    weights = fit(x, y)
-    held_out = np.zeros(len(y))
-    for user in sorted(set(users)):
-        mask = np.array([u == user for u in users])
-        held_out[mask] = predict(fit(x[~mask], y[~mask]), x[mask])
-    loss = -np.mean(y * np.log(held_out + 1e-9) + (1 - y) * np.log(1 - held_out + 1e-9))
-    print(f"{len(y)} candidates, {int(y.sum())} relevant, over {len(QUESTIONS)} questions")
-    print("weights: " + ", ".join(f"{n}={w:.3f}" for n, w in zip(NAMES, weights, strict=True)))
-    print(f"leave-one-user-out log loss {loss:.3f} (always guessing the base rate: "
-          f"{-np.mean(y * np.log(y.mean()) + (1 - y) * np.log(1 - y.mean())):.3f})")
-    print("predicted   n    mean predicted  observed relevant (leave-one-user-out)")
-    for band, n, mean_p, observed in reliability(held_out, y):
-        print(f"{band:9} {n:4}   {mean_p:14.3f}  {observed:8.3f}")
+    parser = argparse.ArgumentParser(prog="python -m tests.eval.calibrate",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("bench-results/calibrate-data"))
+    parser.add_argument("--locomo-dir", type=Path, default=Path(
+        os.environ.get("LOCOMO_DIR") or locomo.DEFAULT_DIR))
+    args = parser.parse_args()
+    conversations = locomo.load(args.locomo_dir)
+    ids_file = args.data / "local-ids.json"
+    if not ids_file.exists():
+        ids_file.parent.mkdir(parents=True, exist_ok=True)
+        ids_file.write_text(json.dumps(ingest(args.data / "data", conversations)))
+    os.environ["DATA_DIR"] = str(args.data / "data")
+    groups = collect(conversations, json.loads(ids_file.read_text()))
+    model = fit_model(groups)
+    print(f"{sum(len(g.labels) for g in groups)} candidates of {len(groups)} searches, "
+          f"{int(sum(g.labels.sum() for g in groups))} relevant")
+    print(f"FITTED = {model}")
+    print("\n".join(report(groups, held_out(groups))))
 
 
 if __name__ == "__main__":

@@ -46,21 +46,27 @@ class Client:
 
 @contextmanager
 def fresh_service(env: dict[str, str]) -> Iterator[Client]:
-    """`memos serve` on a new, empty data directory, and a client holding its API key. When
-    the run fails, the end of the service's log is printed: it is gone with the directory."""
-    with tempfile.TemporaryDirectory(prefix="memos-eval-") as tmp:
-        data_dir = Path(tmp) / "data"
-        print("starting memos serve ...", file=sys.stderr)
-        with run_service("serve", data_dir, **env) as service:
-            client = Client(service.api, (data_dir / "api-key").read_text().strip())
-            try:
-                yield client
-            except BaseException:
-                print(f"--- end of the service log ---\n{service.output()[-3000:]}",
-                      file=sys.stderr)
-                raise
-            finally:
-                client.close()
+    """`memos serve` on a new, empty data directory, and a client holding its API key."""
+    with (tempfile.TemporaryDirectory(prefix="memos-eval-") as tmp,
+          fresh_service_in(Path(tmp) / "data", env) as client):
+        yield client
+
+
+@contextmanager
+def fresh_service_in(data_dir: Path, env: dict[str, str]) -> Iterator[Client]:
+    """`memos serve` on `data_dir`. When the run fails, the end of the service's log is
+    printed: it may be gone with the directory."""
+    print("starting memos serve ...", file=sys.stderr)
+    with run_service("serve", data_dir, **env) as service:
+        client = Client(service.api, (data_dir / "api-key").read_text().strip())
+        try:
+            yield client
+        except BaseException:
+            print(f"--- end of the service log ---\n{service.output()[-3000:]}",
+                  file=sys.stderr)
+            raise
+        finally:
+            client.close()
 
 
 def parse_env(pairs: Iterable[str]) -> dict[str, str]:

@@ -45,10 +45,10 @@ def test_rules_merge_update_or_add() -> None:
     new = memory("[user观点]用户搬到了上海。")
     assert decide_by_rules(new, "user", [near("[user观点]用户搬到了上海。", 0.99)]).relation == (
         "duplicate")
-    update = decide_by_rules(new, "user", [near("[user观点]用户住在杭州。", 0.68)])
+    update = decide_by_rules(new, "user", [near("[user观点]用户住在杭州。", 0.86)])
     assert (update.relation, update.target.memory.id, update.memory_type) == (
         "update", "old", "UserMemory")
-    assert decide_by_rules(new, "user", [near("[user观点]用户喜欢爬山。", 0.7)]).relation == "new"
+    assert decide_by_rules(new, "user", [near("[user观点]用户喜欢爬山。", 0.85)]).relation == "new"
     assert decide_by_rules(memory("[assistant观点]助手会推荐上海的餐厅。"), "assistant",
                            []).memory_type == "WorkingMemory"
 
@@ -73,7 +73,7 @@ def test_llm_decides_when_configured(llm: FakeLLM) -> None:
 def test_bad_llm_decisions_fall_back_to_the_rules(llm: FakeLLM, reply: str) -> None:
     llm.replies.append(reply)
     new = memory("[user观点]用户搬到了上海。")
-    (decision,) = decide([new], ["user"], [[near("[user观点]用户住在杭州。", 0.68)]])
+    (decision,) = decide([new], ["user"], [[near("[user观点]用户住在杭州。", 0.86)]])
     assert decision.relation == "update" and decision.target.memory.id == "old"
 
 

@@ -58,7 +58,7 @@ def test_output_that_stays_bad_falls_back_to_the_rules(llm: FakeLLM) -> None:
 
 def test_empty_answer_falls_back_to_the_rules(llm: FakeLLM) -> None:
     llm.replies.append('{"memories": []}')
-    assert extract_by_llm(TURNS)[0].source_ids == ["m0"]
+    assert extract_by_llm(TURNS)[0].source_ids == ["m0", "m1"]  # the reply is its context
 
 
 def test_unreachable_llm_falls_back_to_the_rules(monkeypatch) -> None:
@@ -67,7 +67,7 @@ def test_unreachable_llm_falls_back_to_the_rules(monkeypatch) -> None:
     monkeypatch.setattr(settings, "llm_model", "m")
     get_llm.cache_clear()
     try:
-        assert extract_by_llm(TURNS)[0].source_ids == ["m0"]
+        assert extract_by_llm(TURNS)[0].source_ids == ["m0", "m1"]
     finally:
         get_llm.cache_clear()
 

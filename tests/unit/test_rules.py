@@ -7,22 +7,44 @@ def turns(*pairs) -> list[Turn]:
     return [Turn(f"m{i}", role, content, None) for i, (role, content) in enumerate(pairs)]
 
 
-def test_guide_dialogue_gives_one_user_memory_and_one_assistant_memory() -> None:
-    memories = extract_by_rules(turns(*[(m["role"], m["content"]) for m in GUIDE_MESSAGES]))
-    user, assistant = memories
+def test_guide_dialogue_gives_one_memory_with_the_assistant_turns_as_context() -> None:
+    (user,) = extract_by_rules(turns(*[(m["role"], m["content"]) for m in GUIDE_MESSAGES]))
     assert user.value == ("[user观点]用户想暑假出去玩；肯定要带孩子啊，用户家出门都是全家一起；"
                           "带上孩子和老人，一般都是全家行动。")
     assert user.key == "用户想暑假出去玩"
-    assert user.source_ids == ["m0", "m2", "m4"]
+    assert user.source_ids == ["m0", "m1", "m2", "m3", "m4", "m5"]
+    assert user.context.splitlines() == [m["content"] for m in GUIDE_MESSAGES[1::2]]
     assert {"暑假", "全家", "孩子"} <= set(user.tags)
-    assert assistant.value == "[assistant观点]助手会帮用户推荐适合家庭出游的目的地。"
-    assert assistant.source_ids == ["m5"] and assistant.confidence < user.confidence
+
+
+def test_named_speakers_are_named_and_questions_keep_their_answer() -> None:
+    caroline, melanie = "Caroline: ", "Melanie: "
+    first, second = extract_by_rules([
+        Turn("m0", "assistant", melanie + "Hey Caroline! What have you been up to?", None),
+        Turn("m1", "user", caroline + "I went to a LGBTQ support group yesterday.",
+             "2023-05-08 13:56:00"),
+        Turn("m2", "assistant", melanie + "That's great! I painted a lake sunrise.", None),
+        Turn("m3", "user", caroline + "Wow, do you paint often? I love your colours there.",
+             None),
+        Turn("m4", "assistant", melanie + "Yes, painting is my therapy, I do it every week.",
+             None)])
+    assert first.value == ("Caroline went to a LGBTQ support group yesterday (2023-05-07).")
+    assert (first.subject, first.source_ids, first.memory_time) == (
+        "Caroline", ["m0", "m1", "m2"], "2023-05-07")
+    assert second.value.startswith("Wow, does Melanie paint often? Caroline loves Melanie's")
+    assert second.source_ids == ["m2", "m3", "m4"]
+
+
+def test_a_question_is_remembered_with_its_answer() -> None:
+    (memory,) = extract_by_rules(turns(("user", "What's a good book about Japan's history?"),
+                                       ("assistant", "I'd recommend Embracing Defeat.")))
+    assert memory.value == ("What's a good book about Japan's history? The assistant would "
+                            "recommend Embracing Defeat.")
 
 
 def test_english_is_rewritten_in_the_third_person() -> None:
     (memory,) = extract_by_rules(turns(("user", "I'm allergic to peanuts and my son is too.")))
-    assert memory.value == (
-        "[user's view] The user is allergic to peanuts and the user's son is too.")
+    assert memory.value == "The user is allergic to peanuts and the user's son is too."
     assert "peanuts" in memory.tags
 
 
@@ -52,10 +74,8 @@ def test_time_spellings() -> None:
 
 
 def test_rewrite_person() -> None:
-    assert rewrite_person("我们家你来过吗", "user", "zh") == "用户家助手来过吗"
-    assert rewrite_person("我建议你早点出发", "assistant", "zh") == "助手建议用户早点出发"
-    assert rewrite_person("I told you my plan", "user", "en") == (
-        "The user told the assistant the user's plan")
+    assert rewrite_person("我们家你来过吗", "user") == "用户家助手来过吗"
+    assert rewrite_person("我建议你早点出发", "assistant") == "助手建议用户早点出发"
 
 
 def test_relative_times_become_dates_from_chat_time() -> None:
@@ -66,6 +86,5 @@ def test_relative_times_become_dates_from_chat_time() -> None:
     assert "外婆" in memory.tags and not any("2025" in t for t in memory.tags)
     (english,) = extract_by_rules([Turn("m1", "user", "I sold my old car two days ago.",
                                         "2025-06-11T18:00:00Z")])
-    assert english.value == "[user's view] The user sold the user's old car two days ago " \
-                            "(2025-06-09)."
+    assert english.value == "The user sold the user's old car two days ago (2025-06-09)."
     assert english.memory_time == "2025-06-09"
