@@ -163,7 +163,7 @@ def preload(data_dir: Path, size: int, user: str) -> float:
     texts on two cores would take the better part of an hour. Returns seconds taken."""
     import subprocess
 
-    from services.extractor.service import _indexed_text, _payload
+    from services.extractor.service import _lexical_text, _payload
     from shared.clock import now_ms
     from shared.db.models import Memory, MemorySource, Message
     from shared.db.session import get_engine
@@ -195,10 +195,10 @@ def preload(data_dir: Path, size: int, user: str) -> float:
                          conversation_id=f"c{i % 50}", task_id="bench", memory_key=text[:20],
                          memory_value=f"[user观点]{text}", memory_type="WorkingMemory",
                          status="activated", confidence=0.8, tags=[], info={},
-                         create_time=now + i, update_time=now + i)
+                         create_time=now + i, update_time=now + i, seq=i, context="")
             memories.append({c.key: getattr(row, c.key) for c in Memory.__table__.columns})
             sources.append({"memory_id": memory_id, "message_id": message_id, "position": 0})
-            points.append(IndexedMemory(memory_id, vectors[i], document_terms(_indexed_text(row)),
+            points.append(IndexedMemory(memory_id, vectors[i], document_terms(_lexical_text(row)),
                                         _payload(row)))
         with get_engine().begin() as connection:
             connection.execute(Message.__table__.insert(), messages)

@@ -62,7 +62,8 @@ def decide_by_rules(memory: Memory, speaker: str, neighbours: list[Neighbour]) -
     for neighbour in neighbours:
         old = neighbour.memory.memory_value
         if old == memory.memory_value or (neighbour.cosine >= embedder.duplicate
-                                          and same_details(memory.memory_value, old)):
+                                          and same_details(memory.memory_value, old)
+                                          and not contradicts(memory.memory_value, old)):
             return Decision("duplicate", kind, neighbour)
     for neighbour in neighbours:
         if neighbour.cosine >= embedder.floor and contradicts(memory.memory_value,

@@ -15,6 +15,7 @@ weights would reach on data they have not seen.
 import argparse
 import json
 import os
+import pickle
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
     from shared.db.session import new_session
     from shared.embeddings import get_embedder
     from shared.memories import load_memories
+    from shared.text import is_chinese
     from shared.vector_store import get_memory_index
 
     embedder, index = get_embedder(), get_memory_index()
@@ -82,7 +84,8 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
                     found = {ids.get(m.id, m.id) for m in messages}
                 sources.append(found)
             groups.append(Group(fold, question, memory_features(
-                pool.candidates, pool.vector, pool.lexical, pool.names, span),
+                pool.candidates, pool.vector, pool.lexical, pool.names, span,
+                is_chinese(question)),
                 np.array([bool(s & evidence) for s in sources], dtype=float),
                 [c.conversation_id for c in pool.candidates], evidence, sources))
             if n % 500 == 0:
@@ -170,7 +173,11 @@ def main() -> None:
         ids_file.parent.mkdir(parents=True, exist_ok=True)
         ids_file.write_text(json.dumps(ingest(args.data / "data", conversations)))
     os.environ["DATA_DIR"] = str(args.data / "data")
-    groups = collect(conversations, json.loads(ids_file.read_text()))
+    features = args.data / "features.pickle"  # refits skip gathering
+    if not features.exists():
+        features.write_bytes(pickle.dumps(collect(conversations,
+                                                  json.loads(ids_file.read_text()))))
+    groups = pickle.loads(features.read_bytes())
     model = fit_model(groups)
     print(f"{sum(len(g.labels) for g in groups)} candidates of {len(groups)} searches, "
           f"{int(sum(g.labels.sum() for g in groups))} relevant")

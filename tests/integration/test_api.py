@@ -32,8 +32,10 @@ def test_guide_example_family_trip_comes_first(stack: Stack) -> None:
     assert first["status"] == "activated" and first["memory_type"] == "UserMemory"
     assert first["conversation_id"] == conversation
     assert isinstance(first["create_time"], int) and first["create_time"] > 1_700_000_000_000
-    assert [s["role"] for s in first["sources"]] == ["user", "user", "user"]
-    assert first["sources"][0]["content"] == GUIDE_MESSAGES[0]["content"]
+    # The user's three turns, with the assistant's around them as context.
+    assert [s["content"] for s in first["sources"]] == [m["content"] for m in GUIDE_MESSAGES]
+    # Relativity is a probability: a client keeping memories above 0.5 keeps this one.
+    assert first["relativity"] >= 0.5
 
     messages = stack.ok("/get/message", {"user_id": user, "conversation_id": conversation})[
         "message_detail_list"]
@@ -70,7 +72,8 @@ def test_english_dialogue_and_time_from_chat_time(stack: Stack) -> None:
     stack.wait(stack.add(user, "c-en", messages)["task_id"])
     found = stack.search(user, "Which city does my kid go to school in?")[
         "memory_detail_list"]
-    assert found[0]["memory_value"].startswith("[user's view] The user moved to Berlin")
+    assert found[0]["memory_value"] == ("The user moved to Berlin last year (2024) and the "
+                                        "user's daughter started school there.")
     assert found[0]["memory_time"] == "2025-03-02 10:00:00"
     assert "berlin" in found[0]["tags"]
 
@@ -122,9 +125,8 @@ def test_same_add_twice_creates_nothing_twice(stack: Stack) -> None:
     messages = stack.ok("/get/message", {"user_id": user, "conversation_id": "c"})
     assert len(messages["message_detail_list"]) == 6
     page = stack.ok("/get/memory", {"user_id": user, "size": 50})
-    assert page["total"] == 2
-    assert {m["memory_type"] for m in page["memory_detail_list"]} == {"UserMemory",
-                                                                      "WorkingMemory"}
+    assert page["total"] == 1
+    assert page["memory_detail_list"][0]["memory_type"] == "UserMemory"
 
 
 def test_sliding_window_with_chat_time_stores_each_message_once(stack: Stack) -> None:
