@@ -43,7 +43,7 @@ def test_serve_prints_url_and_key_and_keeps_data_across_restarts(tmp_path: Path)
         again = post(service, key, "/add/message", {**CONVERSATION, "messages": GUIDE_MESSAGES})
         assert again.json()["data"]["task_id"] == added.json()["data"]["task_id"]
         assert post(service, key, "/get/memory", {"user_id": CONVERSATION["user_id"]}).json()[
-            "data"]["total"] == 2
+            "data"]["total"] == 1  # the user's statement; the assistant's turns are its context
 
 
 def test_queue_down_answers_50004_and_loses_nothing(tmp_path: Path) -> None:
