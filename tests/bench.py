@@ -195,7 +195,7 @@ def preload(data_dir: Path, size: int, user: str) -> float:
                          conversation_id=f"c{i % 50}", task_id="bench", memory_key=text[:20],
                          memory_value=f"[user观点]{text}", memory_type="WorkingMemory",
                          status="activated", confidence=0.8, tags=[], info={},
-                         create_time=now + i, update_time=now + i, seq=i, context="")
+                         create_time=now + i, update_time=now + i, context="")
             memories.append({c.key: getattr(row, c.key) for c in Memory.__table__.columns})
             sources.append({"memory_id": memory_id, "message_id": message_id, "position": 0})
             points.append(IndexedMemory(memory_id, vectors[i], document_terms(_lexical_text(row)),

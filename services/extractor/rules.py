@@ -11,7 +11,7 @@ person with verbs that agree and pronouns resolved (services/extractor/english.p
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.extractor.dates import resolve_relative_times
@@ -85,7 +85,6 @@ class Voice:
 
     subject: str
     listener: str
-    named: bool  # the dialogue gave the speaker's name
 
 
 def speaker_names(turns: list[Turn]) -> dict[str, str]:
@@ -100,8 +99,7 @@ def speaker_names(turns: list[Turn]) -> dict[str, str]:
 
 def voice(role: str, names: dict[str, str]) -> Voice:
     other = "assistant" if role == "user" else "user"
-    return Voice(names.get(role, ANONYMOUS[role]), names.get(other, ANONYMOUS[other]),
-                 role in names)
+    return Voice(names.get(role, ANONYMOUS[role]), names.get(other, ANONYMOUS[other]))
 
 
 def spoken(content: str) -> str:
@@ -168,52 +166,49 @@ def _title(statements: list[str], lang: str) -> str:
     return statements[0][:30 if lang == "zh" else 80]
 
 
-def _memory(turns: list[Turn], context: list[Turn], everything: list[Turn],
-            names: dict[str, str]) -> ExtractedMemory:
-    """One memory from the user's `turns`; `context` are the assistant's turns around them."""
-    text = " ".join(spoken(t.content) for t in turns)
-    lang = language(text)
-    position = {t.id: i for i, t in enumerate(everything)}
-    resolved = [_statement(t, lang, names, [spoken(u.content) for u in everything[
-        max(0, position[t.id] - RECENT_TURNS):position[t.id]]]) for t in turns]
+def _memory(turns: list[Turn], group: list[int], names: dict[str, str]) -> ExtractedMemory:
+    """One memory from the user's turns at the positions in `group`; the assistant's turns
+    right before, between and right after them are its context."""
+    first, last = group[0], group[-1]
+    context = [i for i in range(max(0, first - 1), min(len(turns), last + 2))
+               if turns[i].role == "assistant"]
+    said = [turns[i] for i in group]
+    lang = language(" ".join(spoken(t.content) for t in said))
+    resolved = [_statement(turns[i], lang, names, [spoken(t.content) for t in turns[
+        max(0, i - RECENT_TURNS):i]]) for i in group]
     statements = [text for text, _ in resolved]
-    reply = _reply(turns[-1], context, lang, names)
     event_days = [d for _, days in resolved for d in days if FULL_DATE.fullmatch(d)]
     if lang == "en":  # sentences of their own: "… powerful. The stories …"
         statements = [t if t.endswith(("?", "!", ".")) else t + "." for t in statements]
     joiner = "；" if lang == "zh" else " "
     end = "。" if lang == "zh" else ""
-    times = [t.chat_time for t in turns if t.chat_time]
-    sources = sorted([*turns, *context], key=lambda t: position[t.id])
+    times = [t.chat_time for t in said if t.chat_time]
+    answered = last + 1 in context and QUESTION_END.search(turns[last].content)
     return ExtractedMemory(
         key=_title(statements, lang),
         value=PREFIX[("user", lang)] + joiner.join(statements)
-        + ("" if statements[-1].endswith(("?", "？")) else end) + reply,
+        + ("" if statements[-1].endswith(("?", "？")) else end)
+        + (_answer(turns[last + 1], turns[last], lang, names) if answered else ""),
         tags=keywords(RESOLVED.sub("", " ".join(statements)), 5),
         # When it happened, if the dialogue says; else when it was said.
         memory_time=event_days[0] if event_days else (normalize_time(times[-1]) if times
                                                       else None),
         confidence=CONFIDENCE["user"],
-        source_ids=[t.id for t in sources],
+        source_ids=[turns[i].id for i in sorted(group + context)],
         speaker="user",
         subject=names.get("user"),
-        seq=turns[0].seq,
-        context="\n".join(t.content for t in context),
+        context="\n".join(turns[i].content for i in context),
     )
 
 
-def _reply(last: Turn, context: list[Turn], lang: str, names: dict[str, str]) -> str:
+def _answer(reply: Turn, question: Turn, lang: str, names: dict[str, str]) -> str:
     """A question the user asked is remembered with the answer it got."""
-    after = [t for t in context if t.seq > last.seq]
-    if not after or not QUESTION_END.search(last.content):
-        return ""
-    answer = spoken(after[0].content)
+    answer = spoken(reply.content)
     if lang == "zh":
-        answer = rewrite_person(answer, "assistant")
-    else:
-        who = voice("assistant", names)
-        answer = third_person(answer, who.subject, who.listener, [spoken(last.content)])
-    return (" " if lang == "en" else "") + answer[:MAX_REPLY_CHARS]
+        return rewrite_person(answer, "assistant")[:MAX_REPLY_CHARS]
+    who = voice("assistant", names)
+    return " " + third_person(answer, who.subject, who.listener,
+                              [spoken(question.content)])[:MAX_REPLY_CHARS]
 
 
 def _continues(content: str) -> bool:
@@ -230,28 +225,19 @@ def _continues(content: str) -> bool:
 
 def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
     turns = [t for t in turns if t.role in ANONYMOUS]  # system and tool turns are no facts
-    turns = [replace(t, seq=t.seq or i) for i, t in enumerate(turns)]
-    names = speaker_names(turns)
-    groups: list[list[Turn]] = []
-    for turn in turns:
+    groups: list[list[int]] = []  # positions of the user's turns, a memory each
+    for i, turn in enumerate(turns):
         content = spoken(turn.content)
         if turn.role != "user" or not _informative(content):
             continue
-        group = groups[-1] if groups else None
+        group = [turns[j] for j in groups[-1]] if groups else None
         if group is None or (len(group) >= MAX_TURNS_PER_MEMORY
                              or not _continues(content)
                              or sum(len(t.content) for t in group) + len(content)
                              > MAX_CHARS_PER_MEMORY
                              or language(spoken(group[0].content)) != language(content)):
-            groups.append([turn])
+            groups.append([i])
         else:
-            group.append(turn)
-    return [_memory(group, _context(group, turns), turns, names) for group in groups]
-
-
-def _context(group: list[Turn], turns: list[Turn]) -> list[Turn]:
-    """The assistant's turns right before, between and right after the group's turns."""
-    first = turns.index(group[0])
-    last = turns.index(group[-1])
-    span = turns[max(0, first - 1):last + 2]
-    return [t for t in span if t.role == "assistant"]
+            groups[-1].append(i)
+    names = speaker_names(turns)
+    return [_memory(turns, group, names) for group in groups]

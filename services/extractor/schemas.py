@@ -7,7 +7,6 @@ class Turn:
     role: str
     content: str
     chat_time: str | None
-    seq: int = 0  # its place in the conversation
 
 
 @dataclass
@@ -20,5 +19,4 @@ class ExtractedMemory:
     source_ids: list[str] = field(default_factory=list)
     speaker: str = "user"  # whose view: user or assistant
     subject: str | None = None  # the speaker's name, when the dialogue gives it
-    seq: int = 0  # the place of its first message in the conversation
     context: str = ""  # the turns around it (indexed with it, not shown)

@@ -59,7 +59,7 @@ def _rows(task: Task, extracted: list[ExtractedMemory], now: int) -> list[Memory
             memory_value=item.value, memory_type="WorkingMemory", memory_time=item.memory_time,
             status="activated", confidence=item.confidence, tags=tags,
             info=attrs.get("info", {}), create_time=now, update_time=now,
-            subject=item.subject, seq=item.seq, context=item.context,
+            subject=item.subject, context=item.context,
         )
         memory.sources = [MemorySource(memory_id=memory_id, message_id=source, position=i)
                           for i, source in enumerate(item.source_ids)]
@@ -91,7 +91,7 @@ def _payload(memory: Memory) -> dict:
         "confidence": memory.confidence,
         "tags": memory.tags, "info": memory.info, "memory_time": memory.memory_time,
         "create_time": memory.create_time, "update_time": memory.update_time,
-        "subject": memory.subject, "seq": memory.seq,
+        "subject": memory.subject,
     }
 
 
@@ -108,7 +108,7 @@ def run_extraction(task_id: str) -> bool:
         if task is None or task.status != "running":
             return False
         task.attempts += 1
-        turns = [Turn(m.id, m.role, m.content, m.chat_time, m.seq)
+        turns = [Turn(m.id, m.role, m.content, m.chat_time)
                  for m in repository.task_messages(session, task_id)]
         old_ids = repository.task_memory_ids(session, task_id)
         restored = _undo_previous_run(session, task_id, old_ids, now)

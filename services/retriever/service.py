@@ -39,7 +39,7 @@ def gather(index: MemoryIndex, embedder: Embedder, query: str, project_id: str, 
     """Words first: the subjects of what they find tell which names the query mentions, and
     those are left out of the embedding. Then the nearest by embedding, and the BM25 scores
     of those the words did not find, so every candidate has both."""
-    terms, _ = query_terms(query)
+    terms = query_terms(query)
     by_words = (index.query([Query(terms, size)], project_id, user_id, flt)[0]
                 if terms.indices else [])
     names = named_subjects(query, {c.subject for c in by_words if c.subject})

@@ -137,9 +137,6 @@ class Memory(Base):
     # Who stated it, when the dialogue names its speakers ("Caroline: …"): search weighs a
     # question that names a person towards what that person said.
     subject: Mapped[str | None] = mapped_column(String(100))
-    # Where it sits in its conversation (the seq of its first message), so search can see
-    # which memories were said together.
-    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The turns around the statement (the question it answers, the reply it got): indexed
     # with it, not shown as its text.
     context: Mapped[str] = mapped_column(Text, default="", server_default="")

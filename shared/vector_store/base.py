@@ -18,7 +18,7 @@ LEXICAL = "lexical"
 KEYWORD_FIELDS = ("project_id", "user_id", "conversation_id", "status", "memory_type",
                   "agent_id", "app_id", "tags")
 INTEGER_FIELDS = ("create_time", "update_time")
-RANKING_FIELDS = ["conversation_id", "confidence", "create_time", "subject", "seq"]
+RANKING_FIELDS = ["conversation_id", "confidence", "create_time", "subject"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,6 @@ class Candidate:
     confidence: float
     create_time: int
     subject: str | None
-    seq: int
     score: float
 
 
@@ -122,5 +121,5 @@ def to_candidate(point: Any, sparse_indices: Callable[[Any], list[int]]) -> Cand
         conversation_id=payload["conversation_id"],
         confidence=float(payload.get("confidence", 0.0)),
         create_time=int(payload.get("create_time", 0)),
-        subject=payload.get("subject"), seq=int(payload.get("seq") or 0),
+        subject=payload.get("subject"),
         score=float(point.score))

@@ -24,7 +24,7 @@ def test_candidates_come_from_words_and_embedding(tmp_path: Path) -> None:
     by_vector = point(np.ones(8, dtype=np.float32), "unrelated words")
     someone_else = point(np.ones(8, dtype=np.float32), "我对花生过敏", user="v")
     index.upsert([by_words, by_vector, someone_else])
-    terms, _ = query_terms("花生")
+    terms = query_terms("花生")
     found = {c.id for c in candidates(index, np.ones(8, dtype=np.float32) / np.sqrt(8), terms,
                                       "p", "u", None, limit=1)}
     assert found == {by_words.id, by_vector.id}
@@ -43,7 +43,7 @@ def test_words_score_the_memories_asked_for(tmp_path: Path) -> None:
     paint_twice = point(vector, "painting and painting: she paints every day")
     unrelated = point(vector, "the weather was cold")
     index.upsert([painting, paint_twice, unrelated])
-    terms, _ = query_terms("What did she paint?")
+    terms = query_terms("What did she paint?")
     (scored,) = index.query([Query(terms, 3, [painting.id, unrelated.id])], "p", "u", None)
     assert [c.id for c in scored] == [painting.id]  # a memory without the words is no hit
     (both,) = index.query([Query(terms, 3)], "p", "u", None)

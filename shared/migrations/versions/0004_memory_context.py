@@ -1,4 +1,4 @@
-"""memory context: who said it, where it sits in its conversation, the turns around it
+"""memory context: who said it and the turns around it
 
 Revision ID: 0004
 Revises: 0003
@@ -18,12 +18,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('memories', schema=None) as batch_op:
         batch_op.add_column(sa.Column('subject', sa.String(length=100), nullable=True))
-        batch_op.add_column(sa.Column('seq', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('context', sa.Text(), nullable=False, server_default=''))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('memories', schema=None) as batch_op:
         batch_op.drop_column('context')
-        batch_op.drop_column('seq')
         batch_op.drop_column('subject')
