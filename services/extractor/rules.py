@@ -41,7 +41,14 @@ ZH_PERSON = {
                   ("你", "用户")],
 }
 ZH_FILLER_START = re.compile(
-    r"^(对|嗯|好的|好|是的|是|没错|收到|明白了|明白|哈哈|那|啊|哦)+[，,。！!、\s]*")
+    r"^(对了|对|嗯|好的|好|是的|是|没错|收到|明白了|明白|哈哈|那|啊|哦)+[，,。！!、\s]*")
+# A short opening sentence that only greets or reacts ("Hey Maria!", "Wow, that's great!",
+# "Thanks, John."): no fact, and a reader of the memory does not need it.
+EN_REACTION_START = re.compile(
+    r"^(hey|hi|hello|wow|whoa|oh|aww|omg|haha|yay|thanks|thank you|congrats|congratulations|"
+    r"cool|great|awesome|nice|sweet|amazing|that's (so )?(great|awesome|amazing|cool|"
+    r"wonderful)|sounds (great|fun|awesome|cool|amazing)|good to see you|long time no see)"
+    r"\b[^.!?]{0,30}[.!]+\s+", re.IGNORECASE)
 EN_FILLER_START = re.compile(r"^(yes|yeah|yep|ok|okay|sure|well|so|oh|right|great)\b[,.!\s]*",
                              re.IGNORECASE)
 QUESTION_END = re.compile(r"[?？]\s*$")
@@ -109,11 +116,21 @@ def spoken(content: str) -> str:
 
 def _strip(text: str, lang: str) -> str:
     text = " ".join(text.split())
-    filler = ZH_FILLER_START if lang == "zh" else EN_FILLER_START
+    fillers = [ZH_FILLER_START] if lang == "zh" else [EN_REACTION_START, EN_FILLER_START]
     stripped, previous = text, None
     while stripped != previous:  # "收到，那我会…" loses both fillers
-        previous, stripped = stripped, filler.sub("", stripped)
+        previous = stripped
+        for filler in fillers:
+            stripped = filler.sub("", stripped)
     return stripped or text
+
+
+def _without_address(text: str, listener: str) -> str:
+    """"Glad you have support, John." addresses John; rewritten, "…, John" would read as a
+    list. The name goes (it is the listener the rest of the turn names)."""
+    name = re.escape(listener)
+    text = re.sub(rf",\s*{name}(?=\s*[.!?]|$)", "", text)
+    return re.sub(rf"(^|(?<=[.!?]\s)){name}[,!]\s+", "", text)
 
 
 def _informative(text: str) -> bool:
@@ -150,7 +167,8 @@ def _statement(turn: Turn, lang: str, names: dict[str, str], recent: list[str]
         text = rewrite_person(text, turn.role)
     else:
         who = voice(turn.role, names)
-        text = third_person(text, who.subject, who.listener, recent)
+        text = third_person(_without_address(text, who.listener), who.subject, who.listener,
+                            recent)
     text = TRAILING.sub("", text)
     day = said_on(turn)
     return resolve_relative_times(text, day, lang) if day else (text, [])
@@ -211,13 +229,16 @@ def _answer(reply: Turn, question: Turn, lang: str, names: dict[str, str]) -> st
                               [spoken(question.content)])[:MAX_REPLY_CHARS]
 
 
-def _continues(content: str) -> bool:
+def _continues(content: str, before: Turn) -> bool:
     """A short answer to the assistant's question ("对，带上老人") completes the statement
     before it; a turn that stands on its own makes a memory of its own, so one fact can later
-    be updated without touching the others."""
+    be updated without touching the others (a short statement after the assistant's remark,
+    "我养了一只英短蓝猫", is a fact of its own: joined to the thesis before it, it was archived
+    with the thesis when the user moved)."""
     if ANSWER_START.match(content):
         return True
-    if QUESTION_END.search(content):
+    if QUESTION_END.search(content) or (before.role == "assistant"
+                                         and not QUESTION_END.search(before.content)):
         return False
     return (len(content) <= SHORT_ZH if language(content) == "zh"
             else len(content.split()) <= SHORT_EN)
@@ -232,7 +253,7 @@ def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
             continue
         group = [turns[j] for j in groups[-1]] if groups else None
         if group is None or (len(group) >= MAX_TURNS_PER_MEMORY
-                             or not _continues(content)
+                             or not _continues(content, turns[i - 1])
                              or sum(len(t.content) for t in group) + len(content)
                              > MAX_CHARS_PER_MEMORY
                              or language(spoken(group[0].content)) != language(content)):

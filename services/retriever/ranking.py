@@ -18,15 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.text import is_chinese
+from shared.text import language
 from shared.vector_store import Candidate
 
 RECENT = re.compile(r"最近|最新|现在|目前|如今|刚刚|这几天|近来|latest|recent|now\b|current|"
                     r"these days|lately|anymore", re.IGNORECASE)
 NEAR_DUPLICATE = 0.985  # cosine above which two hits say the same thing
 RECENCY_BOOST = 0.2
-MEMORY_FEATURES = ("dense", "dense_gap", "words", "log_words", "named", "dense_chinese",
-                   "log_candidates")
+MEMORY_FEATURES = ("dense", "dense_gap", "words", "log_words", "named", "log_candidates")
 SESSION_FEATURES = ("memory", "session_gap")
 
 
@@ -38,10 +37,15 @@ class RelativityModel:
     session: tuple[float, ...]
 
 
-# Fitted by `python -m tests.eval.calibrate` on 207,783 candidates of 2,674 searches (LoCoMo
-# development set and our dialogues); README, "Relativity".
-FITTED = RelativityModel(memory=(-6.383, 0.097, 2.73, 4.948, 1.319, -0.519, 1.479, -0.427),
-                         session=(-0.023, 0.677, 0.53))
+# One model per query language, fitted by `python -m tests.eval.calibrate`: English on the
+# LoCoMo development set and our English dialogues, Chinese on our Chinese dialogues (a Chinese
+# query shares few words with what answers it and leans on the embedding); README, "Relativity".
+FITTED = {
+    "en": RelativityModel(memory=(-6.383, 0.097, 2.73, 4.948, 1.319, -0.519, -0.427),
+                          session=(-0.023, 0.677, 0.53)),
+    "zh": RelativityModel(memory=(-6.383, 1.576, 2.73, 4.948, 1.319, -0.519, -0.427),
+                          session=(-0.023, 0.677, 0.53)),
+}
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,10 @@ def without_names(query: str, names: Iterable[str]) -> str:
 
 
 def memory_features(candidates: list[Candidate], query_vector: np.ndarray,
-                    lexical: dict[str, float], names: set[str], span: tuple[float, float],
-                    chinese: bool) -> np.ndarray:
-    """Per candidate: MEMORY_FEATURES. A Chinese query leans on the embedding (its words are
-    few and segmentation splits them), and a user with few memories makes each more likely
-    the one asked about: both are features, so the fit learns by how much."""
+                    lexical: dict[str, float], names: set[str],
+                    span: tuple[float, float]) -> np.ndarray:
+    """Per candidate: MEMORY_FEATURES (a user with few memories makes each more likely the one
+    asked about: the fit learns by how much)."""
     floor, ceiling = span
     dense = (np.stack([c.vector for c in candidates]) @ query_vector - floor) / (ceiling - floor)
     words = np.array([lexical.get(c.id, 0.0) for c in candidates])
@@ -79,7 +82,7 @@ def memory_features(candidates: list[Candidate], query_vector: np.ndarray,
     named = np.array([c.subject in names for c in candidates], dtype=float)
     many = np.full(len(candidates), math.log(len(candidates)))
     return np.stack([dense, dense - dense.max(), words / best_words, np.log1p(words), named,
-                     dense * chinese, many], 1)
+                     many], 1)
 
 
 def session_features(memory_logits: np.ndarray, conversations: list[str]) -> np.ndarray:
@@ -96,20 +99,26 @@ def linear(weights: tuple[float, ...], features: np.ndarray) -> np.ndarray:
 
 def relativities(candidates: list[Candidate], query_vector: np.ndarray,
                  lexical: dict[str, float], names: set[str], span: tuple[float, float],
-                 chinese: bool, model: RelativityModel) -> np.ndarray:
-    memory = linear(model.memory, memory_features(candidates, query_vector, lexical, names,
-                                                  span, chinese))
-    session = session_features(memory, [c.conversation_id for c in candidates])
-    return 1.0 / (1.0 + np.exp(-linear(model.session, session)))
+                 model: RelativityModel) -> np.ndarray:
+    return probability(model, memory_features(candidates, query_vector, lexical, names, span),
+                       [c.conversation_id for c in candidates])
+
+
+def probability(model: RelativityModel, features: np.ndarray,
+                conversations: list[str]) -> np.ndarray:
+    """The two models in turn: each memory alone, then with its conversation."""
+    memory = linear(model.memory, features)
+    return 1.0 / (1.0 + np.exp(-linear(model.session, session_features(memory, conversations))))
 
 
 def rank(candidates: list[Candidate], query_vector: np.ndarray, lexical: dict[str, float],
          names: set[str], query: str, conversation_id: str | None, span: tuple[float, float],
-         model: RelativityModel = FITTED, conversation_boost: float = 0.1) -> list[Ranked]:
+         models: dict[str, RelativityModel] = FITTED, conversation_boost: float = 0.1
+         ) -> list[Ranked]:
     if not candidates:
         return []
-    scores = relativities(candidates, query_vector, lexical, names, span, is_chinese(query),
-                          model)
+    scores = relativities(candidates, query_vector, lexical, names, span,
+                          models[language(query)])
     times = [c.create_time for c in candidates]
     oldest, age_span = min(times), max(1, max(times) - min(times))
     wants_recent = bool(RECENT.search(query))

@@ -35,6 +35,7 @@ class Group:
     """One question's candidates from one side: features, labels, conversations."""
 
     fold: str
+    language: str
     question: str
     features: np.ndarray
     labels: np.ndarray
@@ -56,7 +57,7 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
     from shared.db.session import new_session
     from shared.embeddings import get_embedder
     from shared.memories import load_memories
-    from shared.text import is_chinese
+    from shared.text import language
     from shared.vector_store import get_memory_index
 
     embedder, index = get_embedder(), get_memory_index()
@@ -83,9 +84,8 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
                 else:
                     found = {ids.get(m.id, m.id) for m in messages}
                 sources.append(found)
-            groups.append(Group(fold, question, memory_features(
-                pool.candidates, pool.vector, pool.lexical, pool.names, span,
-                is_chinese(question)),
+            groups.append(Group(fold, language(question), question, memory_features(
+                pool.candidates, pool.vector, pool.lexical, pool.names, span),
                 np.array([bool(s & evidence) for s in sources], dtype=float),
                 [c.conversation_id for c in pool.candidates], evidence, sources))
             if n % 500 == 0:
@@ -119,17 +119,21 @@ def fit_model(groups: list[Group]):
                            tuple(round(float(w), 3) for w in session))
 
 
+def fit_models(groups: list[Group]) -> dict:
+    """One model per query language."""
+    return {lang: fit_model([g for g in groups if g.language == lang])
+            for lang in sorted({g.language for g in groups})}
+
+
 def held_out(groups: list[Group]) -> dict[int, np.ndarray]:
-    from services.retriever.ranking import linear, session_features
+    from services.retriever.ranking import probability
 
     predictions = {}
     for fold in sorted({g.fold for g in groups}):
-        model = fit_model([g for g in groups if g.fold != fold])
+        models = fit_models([g for g in groups if g.fold != fold])
         for i, g in enumerate(groups):
             if g.fold == fold:
-                memory = linear(model.memory, g.features)
-                z = linear(model.session, session_features(memory, g.conversations))
-                predictions[i] = 1 / (1 + np.exp(-z))
+                predictions[i] = probability(models[g.language], g.features, g.conversations)
     return predictions
 
 
@@ -139,13 +143,14 @@ def report(groups: list[Group], predictions: dict[int, np.ndarray]) -> list[str]
     for i, g in enumerate(groups):
         p = predictions[i]
         for k in np.argsort(-p)[:locomo.MEMORY_LIMIT]:
-            by_question[(g.fold, g.question)].append((float(p[k]), g.sources[k], g.evidence))
+            by_question[(g.fold, g.question, g.language)].append(
+                (float(p[k]), g.sources[k], g.evidence))
     recall = defaultdict(list)
     bands = defaultdict(list)
-    for (fold, _), hits in by_question.items():
+    for (fold, _, lang), hits in by_question.items():
         top = sorted(hits, key=lambda h: -h[0])[:locomo.MEMORY_LIMIT]
         evidence = top[0][2]
-        suite = fold.split("-")[0]
+        suite = f"{fold.split('-')[0]}/{lang}"
         for k in (1, 5, 10):
             found = set().union(*(h[1] for h in top[:k]))
             recall[f"{suite} R@{k}"].append(len(found & evidence) / len(evidence))
@@ -156,7 +161,7 @@ def report(groups: list[Group], predictions: dict[int, np.ndarray]) -> list[str]
     lines.append("relativity band → returned memories, share holding evidence (held out)")
     for (suite, band), hits in sorted(bands.items()):
         lo, hi = BANDS[band]
-        lines.append(f"  {suite:7} {lo:.1f}-{min(hi, 1):.1f}  {len(hits):6}  {np.mean(hits):.3f}")
+        lines.append(f"  {suite:9} {lo:.1f}-{min(hi, 1):.1f}  {len(hits):6}  {np.mean(hits):.3f}")
     return lines
 
 
@@ -178,10 +183,11 @@ def main() -> None:
         features.write_bytes(pickle.dumps(collect(conversations,
                                                   json.loads(ids_file.read_text()))))
     groups = pickle.loads(features.read_bytes())
-    model = fit_model(groups)
+    models = fit_models(groups)
     print(f"{sum(len(g.labels) for g in groups)} candidates of {len(groups)} searches, "
           f"{int(sum(g.labels.sum() for g in groups))} relevant")
-    print(f"FITTED = {model}")
+    print("FITTED = {\n" + "".join(f'    "{lang}": {model},\n' for lang, model in models.items())
+          + "}")
     print("\n".join(report(groups, held_out(groups))))
 
 

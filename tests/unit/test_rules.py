@@ -88,3 +88,23 @@ def test_relative_times_become_dates_from_chat_time() -> None:
                                         "2025-06-11T18:00:00Z")])
     assert english.value == "The user sold the user's old car two days ago (2025-06-09)."
     assert english.memory_time == "2025-06-09"
+
+
+def test_greetings_reactions_and_the_listeners_name_are_left_out() -> None:
+    (memory,) = extract_by_rules([
+        Turn("m0", "assistant", "Maria: Hey John, how was the weekend?", None),
+        Turn("m1", "user", "John: Thanks, Maria! Glad you asked, Maria. I set up a 5K charity "
+                           "run in my neighborhood.", None)])
+    assert memory.value == ("Glad Maria asked. John set up a 5K charity run in John's "
+                            "neighborhood.")
+
+
+def test_a_short_statement_after_a_remark_is_a_memory_of_its_own() -> None:
+    """Joined to the thesis before it, the cat would be archived with the thesis when the
+    user moves; after the assistant's question, a short answer still joins."""
+    memories = extract_by_rules(turns(("user", "我在成都读研三，最近写论文写得头大。"),
+                                      ("assistant", "论文阶段确实辛苦，可以先和导师商量。"),
+                                      ("user", "我养了一只英短蓝猫，叫年糕。"),
+                                      ("assistant", "年糕多大了？"),
+                                      ("user", "两岁了，很黏人。")))
+    assert [m.source_ids for m in memories] == [["m0", "m1"], ["m1", "m2", "m3", "m4"]]
