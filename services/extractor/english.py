@@ -448,15 +448,24 @@ def _not_pronoun_i(t: _Turn, k: int) -> bool:
     return t.spaced(k) and t.words[k - 1] in _ROMAN_BEFORE
 
 
+def _contraction(t: _Turn, k: int, pronoun: str, person: str) -> bool:
+    """I'm, you've, I'd… → the person and the verb in the third person; False for the bare
+    pronoun."""
+    word = t.low[k]
+    if word == pronoun:
+        return False
+    tails = {"'m": "is", "'re": "is", "'ve": "has", "'ll": "will"}
+    tail = tails.get(word[len(pronoun):].replace("’", "'")) or _would_or_had(t, k)
+    t.put(k, f"{person} {tail}")
+    return True
+
+
 def _first(t: _Turn, k: int) -> None:
     """I, I'm, I've, I'll, I'd → the speaker, with the verb agreeing."""
-    word = t.low[k]
     if _not_pronoun_i(t, k):
         return
     t.seen.add("i")
-    if word != "i":
-        tail = {"i'm": "is", "i've": "has", "i'll": "will"}.get(word) or _would_or_had(t, k)
-        t.put(k, f"{t.subject} {tail}")
+    if _contraction(t, k, "i", t.subject):
         return
     t.put(k, t.subject)
     if (aux := _inverted(t, k)) is not None:
@@ -516,13 +525,10 @@ def _you_formula(t: _Turn, k: int) -> bool:
 
 def _second(t: _Turn, k: int) -> None:
     """you, you're, you've, you'll, you'd → the listener, with the verb agreeing."""
-    word = t.low[k]
     if _you_formula(t, k) or _you_plural(t, k):
         return
     t.seen.add("you")
-    if word != "you":
-        tail = {"you're": "is", "you've": "has", "you'll": "will"}.get(word) or _would_or_had(t, k)
-        t.put(k, f"{t.listener} {tail}")
+    if _contraction(t, k, "you", t.listener):
         return
     t.put(k, t.listener)
     _vocative_after(t, k)
