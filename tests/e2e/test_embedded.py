@@ -63,7 +63,7 @@ def test_queue_down_answers_50004_and_loses_nothing(tmp_path: Path) -> None:
         memories = wait_searchable(service, key, "国庆去哪玩")
         assert "全家" in memories[0]["memory_value"]
         total = post(service, key, "/get/memory", {"user_id": CONVERSATION["user_id"]}).json()
-        assert total["data"]["total"] == 2
+        assert total["data"]["total"] == 1  # extracted once: one memory, not two
 
 
 def test_gateway_answers_50005_when_the_retriever_is_down(tmp_path: Path) -> None:
