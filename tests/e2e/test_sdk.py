@@ -36,5 +36,5 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     assert "暑假" in first["memory_value"] and "全家" in first["memory_value"]
     assert 0 <= first["relativity"] <= 1 and first["sources"]
     assert [m["content"] for m in result["messages"]] == [m["content"] for m in GUIDE_MESSAGES]
-    assert result["get_memory"]["total"] == 2 and first["id"] in result["get_memory"]["ids"]
-    assert result["delete"] is True and result["after_delete"] == 1
+    assert result["get_memory"]["total"] == 1 and first["id"] in result["get_memory"]["ids"]
+    assert result["delete"] is True and result["after_delete"] == 0
