@@ -34,6 +34,8 @@ def test_guide_example_family_trip_comes_first(stack: Stack) -> None:
     assert isinstance(first["create_time"], int) and first["create_time"] > 1_700_000_000_000
     # The user's three turns, with the assistant's around them as context.
     assert [s["content"] for s in first["sources"]] == [m["content"] for m in GUIDE_MESSAGES]
+    # Relativity is a probability: a client keeping memories above 0.5 keeps this one.
+    assert first["relativity"] >= 0.5
 
     messages = stack.ok("/get/message", {"user_id": user, "conversation_id": conversation})[
         "message_detail_list"]
@@ -74,6 +76,21 @@ def test_english_dialogue_and_time_from_chat_time(stack: Stack) -> None:
                                         "user's daughter started school there.")
     assert found[0]["memory_time"] == "2025-03-02 10:00:00"
     assert "berlin" in found[0]["tags"]
+
+
+def test_an_english_question_finds_the_english_fact_before_a_chinese_trip(stack: Stack) -> None:
+    user = unique("mixed")
+    stack.wait(stack.add(user, "trip", GUIDE_MESSAGES)["task_id"])
+    stack.wait(stack.add(user, "family", [
+        {"role": "user", "content": "I am allergic to peanuts, and my daughter Emma just "
+                                    "started learning piano."},
+        {"role": "assistant", "content": "That's lovely! How old is she?"},
+        {"role": "user", "content": "She is 7. We live in Hangzhou now, moved from Beijing "
+                                    "last year."}])["task_id"])
+    found = stack.search(user, "What should I cook for dinner for my kid?")[
+        "memory_detail_list"]
+    assert "peanuts" in found[0]["memory_value"]
+    assert any(m["memory_value"].startswith("Emma is 7.") for m in found)
 
 
 def test_conversation_memories_rank_higher(stack: Stack) -> None:
