@@ -136,14 +136,13 @@ def rank(candidates: list[Candidate], query_vector: np.ndarray, lexical: dict[st
 def without_near_duplicates(ranked: list[Ranked]) -> list[Ranked]:
     """Drops each candidate nearly identical to a better-ranked one kept: the same words and
     an embedding as good as the same (e5 puts "第0本小说" and "第2本小说" above 0.985; their
-    words differ). One matrix product for all pairs."""
+    words differ). One matrix product finds the few similar pairs; only those are compared."""
     if not ranked:
         return []
     vectors = np.stack([r.candidate.vector for r in ranked])
-    similar = (vectors @ vectors.T) >= NEAR_DUPLICATE
-    kept: list[int] = []
-    for i in range(len(ranked)):
-        terms = ranked[i].candidate.terms
-        if not any(similar[i, k] and ranked[k].candidate.terms == terms for k in kept):
-            kept.append(i)
-    return [ranked[i] for i in kept]
+    better, worse = np.nonzero(np.triu(vectors @ vectors.T >= NEAR_DUPLICATE, 1))
+    dropped: set[int] = set()
+    for i, k in sorted(zip(worse.tolist(), better.tolist(), strict=True)):
+        if k not in dropped and ranked[k].candidate.terms == ranked[i].candidate.terms:
+            dropped.add(i)
+    return [r for i, r in enumerate(ranked) if i not in dropped]
