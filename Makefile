@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate bench eval load up down sdk clean
+.PHONY: install run test lint migrate bench eval load up down sdk prometheus clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,21 @@ $(SDK_VENV)/.installed:
 
 sdk: $(SDK_VENV)/.installed
 
+# prometheus and promtool, for the alert unit tests and the test that runs the dashboard's
+# queries against a real Prometheus (Debian/Ubuntu; skipped when both are already there).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+		{ $(SUDO) apt-get update && \
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus; }
+
 run: install
 	$(BIN)/memos serve
 
 lint: install
 	$(BIN)/ruff check .
 
-test: install sdk lint
+test: install sdk prometheus lint
 	$(BIN)/pytest
 
 migrate: install
