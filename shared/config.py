@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     # Search: empty means the gateway runs the retriever in-process.
     retriever_url: str = ""
     retriever_timeout: float = 10.0
-    # Shared secret between gateway and retriever when they are separate processes.
+    # Shared secret between gateway and retriever when they are separate processes. A gateway,
+    # retriever or worker whose HOST is beyond loopback refuses to start with this default.
     internal_token: str = "change-me"
 
     host: str = "127.0.0.1"
@@ -62,9 +63,15 @@ class Settings(BaseSettings):
     worker_concurrency: int = 0
     worker_metrics_port: int = 9100  # a worker process's /metrics; 0 turns it off
     job_max_attempts: int = 5
-    outbox_redrive_after: float = 60.0  # seconds before an unfinished job is sent again
+    # Seconds an unfinished job not heard of (since it was sent, or since its worker's lease
+    # ran out: renewed every quarter of this) waits before it is sent again.
+    outbox_redrive_after: float = 60.0
     outbox_poll_interval: float = 2.0
     sync_add_timeout: float = 30.0
+    # Seconds within which an add identical to one already accepted, sent without an
+    # Idempotency-Key and with a message lacking chat_time, is its retry; after them it is
+    # said again (README, "Retries and idempotency").
+    add_retry_window: float = 60.0
 
     # Relativity (README, "Relativity"): the cosine is mapped from [floor, ceiling] onto
     # [0, 1] (unset: the embedder's own measured span) before the fitted model weighs it.
@@ -79,6 +86,13 @@ class Settings(BaseSettings):
     max_messages_per_add: int = 500
     max_message_chars: int = 50_000
     max_query_chars: int = 4_000
+    # Failed authentications (invalid or revoked keys) per client address: this many a second,
+    # in bursts up to auth_failure_burst; past it 40300 without looking the key up.
+    auth_failures_per_second: float = 1.0
+    auth_failure_burst: int = 20
+
+    # /metrics series labelled by project name; false puts every project in one series.
+    metrics_project_labels: bool = True
 
     # The project and key file `make run` prints on a fresh data dir.
     bootstrap_project: str = "default"

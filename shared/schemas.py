@@ -1,8 +1,14 @@
 """Request and response models of the openmem v1 API (the edges of the service)."""
 
-from typing import Any, Literal
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from shared.errors import InvalidParameter
+from shared.filters import parse_filter
 
 Role = Literal["user", "assistant", "system", "tool"]
 Scalar = str | int | float | bool
@@ -27,20 +33,80 @@ MAX_COUNT = 2**31 - 1  # counts and pages past this would overflow SQL's LIMIT a
 ConversationId = Field(min_length=1, max_length=100)
 
 
+def _storable(value: str) -> str:
+    """PostgreSQL refuses NUL in text (pydantic already refuses a lone surrogate). Refused at
+    the edge, a bad add never reaches the transaction it shares with other projects' adds."""
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", "contains a NUL character (\\u0000)")
+    return value
+
+
+StorableText = Annotated[str, AfterValidator(_storable)]
+CHAT_TIME_CHARS = 64  # the messages.chat_time column
+# The spellings the extractor reads besides ISO 8601 (services/extractor/rules.py,
+# normalize_time); LoCoMo's "1:56 pm on 8 May, 2023" is the last.
+CHAT_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
+                     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%I:%M %p on %d %B, %Y")
+
+
+def _parses_as_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return True
+    except ValueError:
+        pass
+    for fmt in CHAT_TIME_FORMATS:
+        try:
+            datetime.strptime(text, fmt)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def _chat_time(value: str) -> str:
+    """A time the extractor can date memories by, kept as sent. Years run from 1 to 9999
+    (what a date holds): "99999-01-01" or SQL would otherwise come back as a memory_time."""
+    if len(value) > CHAT_TIME_CHARS or not _parses_as_time(value.strip()):
+        raise PydanticCustomError(
+            "chat_time", "is not a date and time (ISO 8601 such as '2025-06-11 10:00:00', "
+                         "'2025/06/11', or '1:56 pm on 8 May, 2023'; years 1 to 9999)")
+    return value
+
+
+TAG_CHARS = 200  # the memory_tags.tag column
+Tag = Annotated[str, Field(max_length=TAG_CHARS), AfterValidator(_storable)]
+
+
+def _storable_scalar(value: Scalar) -> Scalar:
+    """Info values as the store keeps them: no NaN or infinity (PostgreSQL's JSON has none),
+    no integer past 64 bits (orjson writes none)."""
+    if isinstance(value, str):
+        return _storable(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("finite_number", "must be a finite number")
+    if isinstance(value, int) and not -2**63 <= value < 2**63:
+        raise PydanticCustomError("int_range", "must be an integer of at most 64 bits")
+    return value
+
+
+InfoValue = Annotated[Scalar, AfterValidator(_storable_scalar)]
+
+
 class ChatMessage(Request):
     role: Role
-    content: str = Field(min_length=1)
-    chat_time: str | None = None
+    content: StorableText = Field(min_length=1)
+    chat_time: Annotated[StorableText, AfterValidator(_chat_time)] | None = None
 
 
 class AddMessageRequest(Request):
-    user_id: str = UserId
-    conversation_id: str = ConversationId
+    user_id: StorableText = UserId
+    conversation_id: StorableText = ConversationId
     messages: list[ChatMessage] = Field(min_length=1)
-    agent_id: str | None = Field(None, max_length=100)
-    app_id: str | None = Field(None, max_length=100)
-    tags: list[str] | None = None
-    info: dict[str, Scalar] | None = None
+    agent_id: StorableText | None = Field(None, max_length=100)
+    app_id: StorableText | None = Field(None, max_length=100)
+    tags: list[Tag] | None = None
+    info: dict[StorableText, InfoValue] | None = None
     async_mode: bool = True
 
     @model_validator(mode="before")
@@ -52,11 +118,24 @@ class AddMessageRequest(Request):
 
 
 class AddFeedbackRequest(Request):
-    user_id: str = UserId
-    conversation_id: str = ConversationId
-    feedback_content: str = Field(min_length=1)
-    agent_id: str | None = Field(None, max_length=100)
-    app_id: str | None = Field(None, max_length=100)
+    user_id: StorableText = UserId
+    conversation_id: StorableText = ConversationId
+    feedback_content: StorableText = Field(min_length=1)
+    agent_id: StorableText | None = Field(None, max_length=100)
+    app_id: StorableText | None = Field(None, max_length=100)
+
+
+def _parsable_filter(raw: dict[str, Any]) -> dict[str, Any]:
+    """Checked at the edge, before a gateway forwards a search to a retriever (which could
+    not even encode 2**63): the parser's reason, as the validation error of `filter`."""
+    try:
+        parse_filter(raw)
+    except InvalidParameter as refused:
+        raise PydanticCustomError("filter", "{reason}", {"reason": refused.reason}) from None
+    return raw
+
+
+Filter = Annotated[dict[str, Any], AfterValidator(_parsable_filter)]
 
 
 class SearchMemoryRequest(Request):
@@ -65,7 +144,7 @@ class SearchMemoryRequest(Request):
     conversation_id: str | None = Field(None, max_length=100)
     memory_limit_number: int = Field(6, ge=1, le=25)
     relativity: float | None = Field(None, ge=0, le=1)
-    filter: dict[str, Any] | None = None
+    filter: Filter | None = None
     return_matches: bool = True
     return_instruction: bool = False
     return_full_instruction: bool = False
@@ -81,19 +160,23 @@ class GetMemoryRequest(Request):
     user_id: str = UserId
     page: int = Field(1, ge=1, le=MAX_COUNT)
     size: int = Field(10, ge=1, le=50)
-    filter: dict[str, Any] | None = None
+    filter: Filter | None = None
 
 
 class DeleteMemoryRequest(Request):
     memory_ids: list[str] | None = None
     user_id: str | None = Field(None, min_length=1, max_length=100)
-    filter: dict[str, Any] | None = None
+    filter: Filter | None = None
     # Legacy shape: {user_ids, memory_ids}.
     user_ids: list[str] | None = None
 
 
+class DeleteUserRequest(Request):
+    user_id: str = UserId
+
+
 class GetStatusRequest(Request):
-    task_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1, max_length=100)  # ids are UUIDs; bounds the echo
 
 
 class SearchQuery(BaseModel):

@@ -1,12 +1,13 @@
 import asyncio
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Header
 
 from services.gateway.deps import CurrentProject
 from services.gateway.messages import service
 from services.gateway.messages.ingest import get_ingest
+from services.gateway.messages.waiting import wait_for_job
 from shared.config import get_settings
 from shared.db.models import Message
 from shared.http import JSONBytes, ok
@@ -19,14 +20,17 @@ from shared.schemas import (
 )
 
 router = APIRouter()
+# A client's name for one add: the same key sent again is a retry, whatever the time.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-async def _add(project_id: str, request: AddMessageRequest, kind: str) -> JSONBytes:
-    accepted = await asyncio.wrap_future(get_ingest().submit(project_id, request, kind))
+async def _add(project_id: str, request: AddMessageRequest, kind: str,
+               idempotency_key: str | None) -> JSONBytes:
+    accepted = await asyncio.wrap_future(
+        get_ingest().submit(project_id, request, kind, idempotency_key))
     task_id, status = accepted.task_id, accepted.status
-    if not request.async_mode:
-        status = (await run_in_threadpool(service.wait_for_task, project_id, task_id,
-                                          get_settings().sync_add_timeout)).status
+    if not request.async_mode and status == "running":
+        status = await wait_for_job(task_id, get_settings().sync_add_timeout)
     return ok({"success": status != "failed", "task_id": task_id, "status": status})
 
 
@@ -42,19 +46,23 @@ def _message_data(message: Message) -> dict:
 
 
 @router.post("/add/message")
-async def add_message(body: AddMessageRequest, project: CurrentProject) -> JSONBytes:
+async def add_message(body: AddMessageRequest, project: CurrentProject,
+                      idempotency_key: IdempotencyKey = None) -> JSONBytes:
     """Store raw dialogue; memories are extracted from it asynchronously. The messages are
-    committed before the answer; the same request sent again creates nothing twice."""
-    return await _add(project.project_id, body, "add")
+    committed before the answer. A retry creates nothing twice: the same Idempotency-Key, or
+    without one the same request within ADD_RETRY_WINDOW seconds (messages with chat_time:
+    whenever re-sent)."""
+    return await _add(project.project_id, body, "add", idempotency_key)
 
 
 @router.post("/add/feedback")
-async def add_feedback(body: AddFeedbackRequest, project: CurrentProject) -> JSONBytes:
+async def add_feedback(body: AddFeedbackRequest, project: CurrentProject,
+                       idempotency_key: IdempotencyKey = None) -> JSONBytes:
     """A user's feedback on the conversation, stored and extracted like a user message."""
     request = AddMessageRequest(user_id=body.user_id, conversation_id=body.conversation_id,
                                 messages=[ChatMessage(role="user", content=body.feedback_content)],
                                 agent_id=body.agent_id, app_id=body.app_id)
-    return await _add(project.project_id, request, "feedback")
+    return await _add(project.project_id, request, "feedback", idempotency_key)
 
 
 @router.post("/get/message")

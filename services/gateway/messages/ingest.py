@@ -5,7 +5,15 @@ and writes their messages and jobs in one transaction; a second thread sends the
 Redis in one round trip and answers the adds, while the writer commits the next batch. A lone
 add is written at once, and a burst costs one commit instead of one each. An add is answered
 only after its commit, so nothing answered is ever lost, and a job the broker did not take is
-still in the outbox for the relay."""
+still in the outbox for the relay. A batch the database refuses is written again add by add,
+so only the add it refuses is answered with the error.
+
+Retries: an add's job id and the keys of its messages derive from its identity, so the same
+add sent again stores nothing twice, even concurrently (unique keys, ON CONFLICT DO NOTHING).
+The identity is the client's Idempotency-Key when it sends one; else the request itself,
+with messages that carry chat_time the same wherever they are re-sent (sliding windows), and
+a request with a message that lacks one the same only within the retry window (a user who
+says "yes" twice is heard twice)."""
 
 import hashlib
 import logging
@@ -20,12 +28,19 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.models import Message, Task
 from shared.db.session import core_transaction, transaction
-from shared.errors import InputTooLarge, InternalError, MemoryServiceUnavailable
+from shared.errors import (
+    APIError,
+    InputTooLarge,
+    InternalError,
+    InvalidParameter,
+    MemoryServiceUnavailable,
+)
 from shared.metrics import ADDS_PER_COMMIT
 from shared.queue import enqueue_extractions
 from shared.schemas import AddMessageRequest, ChatMessage
@@ -34,6 +49,7 @@ from shared.singleton import PerProcess
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1c4a52-7d0e-4c1e-9a57-1f0f3b0c8d21")
 BATCH = 256
+IDEMPOTENCY_KEY_CHARS = 255
 
 
 @dataclass(frozen=True)
@@ -45,30 +61,49 @@ class Accepted:
 
 @dataclass
 class _Add:
-    """One add, with its job id and message keys worked out before the transaction."""
+    """One add and its identity: the digest its job id and message keys derive from."""
 
     project_id: str
     request: AddMessageRequest
     kind: str
-    task_id: str
-    keys: list[str]
+    identity: str
+    # The identity the same request had in the retry window before this one; a job of it
+    # accepted less than a window before `received` makes this add its retry.
+    earlier: str | None
+    received: int
     future: Future
 
     @property
     def scope(self) -> tuple[str, str, str]:
         return self.project_id, self.request.user_id, self.request.conversation_id
 
+    @property
+    def task_id(self) -> str:
+        return _task_id(self.identity)
+
+    @property
+    def keys(self) -> list[str]:
+        return [_dedupe_key(m, self.identity, i) for i, m in enumerate(self.request.messages)]
+
 
 def _digest(*parts: object) -> str:
     return hashlib.sha256(orjson.dumps(parts)).hexdigest()
 
 
-def _dedupe_key(message: ChatMessage, batch: str, index: int) -> str:
+def _task_id(identity: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, identity))
+
+
+def _dedupe_key(message: ChatMessage, identity: str, index: int) -> str:
     """A message with a chat_time is the same message wherever it is re-sent (clients that
-    send a sliding window); one without is only the same inside an identical retried batch."""
+    send a sliding window); one without is only the same inside a retry of its add."""
     if message.chat_time:
         return _digest(message.role, message.content, message.chat_time)
-    return _digest(batch, index)
+    return _digest(identity, index)
+
+
+def retry_window_ms() -> int:
+    return max(1, round(get_settings().add_retry_window * 1000))
 
 
 def check_limits(request: AddMessageRequest) -> None:
@@ -82,12 +117,53 @@ def check_limits(request: AddMessageRequest) -> None:
                             f"{settings.max_message_chars}")
 
 
-def prepare(project_id: str, request: AddMessageRequest, kind: str) -> _Add:
-    """The same request sent again gets the same job id and message keys."""
-    batch = _digest(project_id, request.user_id, request.conversation_id, kind,
-                    [(m.role, m.content, m.chat_time) for m in request.messages])
-    keys = [_dedupe_key(m, batch, i) for i, m in enumerate(request.messages)]
-    return _Add(project_id, request, kind, str(uuid.uuid5(NAMESPACE, batch)), keys, Future())
+def check_idempotency_key(key: str | None) -> None:
+    if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_CHARS:
+        raise InvalidParameter("Idempotency-Key",
+                               f"must be 1 to {IDEMPOTENCY_KEY_CHARS} characters")
+
+
+def _identities(project_id: str, request: AddMessageRequest, kind: str,
+                idempotency_key: str | None, received: int) -> tuple[str, str | None]:
+    """This add's identity and, when it depends on time, the one it had a window before.
+    Time is cut in windows: a request is the same within one, and a retry that crosses into
+    the next finds the job of the window before if it is younger than a window."""
+    scope = (project_id, request.user_id, request.conversation_id, kind)
+    if idempotency_key is not None:
+        return _digest(*scope, "idempotency-key", idempotency_key), None
+    sent = _digest(*scope, [(m.role, m.content, m.chat_time) for m in request.messages],
+                   request.agent_id, request.app_id, request.tags,
+                   sorted((request.info or {}).items()))
+    if all(m.chat_time for m in request.messages):
+        return sent, None  # its chat_times tell a repeat from a retry, however late
+    window = received // retry_window_ms()
+    return _digest(sent, window), _digest(sent, window - 1)
+
+
+def prepare(project_id: str, request: AddMessageRequest, kind: str,
+            idempotency_key: str | None = None) -> _Add:
+    """The same request sent again (or the same Idempotency-Key) gets the same job id and
+    message keys; see the module's docstring for how long without a key."""
+    received = now_ms()
+    identity, earlier = _identities(project_id, request, kind, idempotency_key, received)
+    return _Add(project_id, request, kind, identity, earlier, received, Future())
+
+
+def _recognise_retries(connection: Connection, adds: list[_Add]) -> None:
+    """An add whose request was accepted in the window before, less than a window ago, takes
+    that add's identity: it is a retry across the windows' border."""
+    by_earlier: dict[str, list[_Add]] = {}
+    for add in adds:
+        if add.earlier is not None:
+            by_earlier.setdefault(_task_id(add.earlier), []).append(add)
+    if not by_earlier:
+        return
+    window = retry_window_ms()
+    for task_id, created in connection.execute(
+            select(Task.id, Task.create_time).where(Task.id.in_(list(by_earlier)))):
+        for add in by_earlier[task_id]:
+            if add.received - created < window:
+                add.identity = add.earlier
 
 
 def _insert_new(connection: Connection, model: type, rows: list[dict], returning) -> set:
@@ -104,6 +180,7 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
     """Stores the messages and jobs of `adds` and says what became of each, in their order. A
     message already stored (a retried add, a window re-sent with its chat_times) is not
     stored again, and an add with no new message gets a job that is already complete."""
+    _recognise_retries(connection, adds)
     now = now_ms()
     messages: dict[tuple[str, str, str, str], dict] = {}
     tasks: dict[str, dict] = {}
@@ -138,6 +215,44 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
         answered.add(add.task_id)
         results.append(Accepted(add.task_id, status[add.task_id], fresh))
     return results
+
+
+def _write_in_one_transaction(adds: list[_Add]) -> list[Accepted]:
+    with core_transaction() as connection:
+        return write(connection, adds)
+
+
+def _store_unreachable(exc: Exception) -> bool:
+    """Errors of the connection rather than of the data: writing each add alone would only
+    fail again, once per add."""
+    return isinstance(exc, OperationalError | InterfaceError) or \
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _answer_to_failure(exc: Exception) -> Exception:
+    """The error an add that could not be stored is answered with."""
+    if _store_unreachable(exc):
+        return MemoryServiceUnavailable("the store cannot be reached; retrying this request "
+                                        "is safe")
+    if isinstance(exc, DBAPIError):  # refused by the database: sending it again won't help
+        return InvalidParameter("body", "holds a value the database refuses")
+    return exc if isinstance(exc, APIError) else InternalError()
+
+
+def _commit_one_by_one(adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | None:
+    """Each add in its own transaction: only the one the database refuses gets the error."""
+    written: list[_Add] = []
+    results: list[Accepted] = []
+    for add in adds:
+        try:
+            (result,) = _write_in_one_transaction([add])
+        except Exception as exc:
+            log.exception("could not store an add", extra={"project_id": add.project_id})
+            _settle(add.future, _answer_to_failure(exc))
+            continue
+        written.append(add)
+        results.append(result)
+    return (written, results) if written else None
 
 
 def _settle(future: Future, outcome: object) -> None:
@@ -190,9 +305,11 @@ class Ingest:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, project_id: str, request: AddMessageRequest, kind: str) -> Future:
+    def submit(self, project_id: str, request: AddMessageRequest, kind: str,
+               idempotency_key: str | None = None) -> Future:
         check_limits(request)
-        add = prepare(project_id, request, kind)
+        check_idempotency_key(idempotency_key)
+        add = prepare(project_id, request, kind, idempotency_key)
         self._waiting.put(add)
         return add.future
 
@@ -220,19 +337,23 @@ class Ingest:
 
     @staticmethod
     def commit(adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | None:
-        """Writes a batch; on failure answers its adds with the error and returns None. An add
-        whose client left meanwhile is written all the same: a retry finds it."""
+        """Writes a batch and returns the adds written with what became of them; an add that
+        failed is answered with its error here. An add whose client left meanwhile is written
+        all the same: a retry finds it."""
         for add in adds:
             add.future.set_running_or_notify_cancel()
         ADDS_PER_COMMIT.observe(len(adds))
         try:
-            with core_transaction() as connection:
-                return adds, write(connection, adds)
+            return adds, _write_in_one_transaction(adds)
         except Exception as exc:
-            log.exception("could not store adds", extra={"count": len(adds)})
-            for add in adds:
-                _settle(add.future, exc)
-            return None
+            if len(adds) == 1 or _store_unreachable(exc):
+                log.exception("could not store adds", extra={"count": len(adds)})
+                for add in adds:
+                    _settle(add.future, _answer_to_failure(exc))
+                return None
+            log.warning("a batch was refused; writing its adds one by one",
+                        extra={"count": len(adds), "error": str(exc).splitlines()[0]})
+        return _commit_one_by_one(adds)
 
     def publish_and_answer(self, batches: list[tuple[list[_Add], list[Accepted]]]) -> None:
         sent = self._publish([result.task_id for _, results in batches

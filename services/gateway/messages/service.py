@@ -1,22 +1,9 @@
 """Reading back what was accepted: jobs and the raw messages (adds go through `ingest`)."""
 
-import time
-
 from services.gateway.messages import repository
 from shared.db.models import Message, Task
 from shared.db.session import new_session
 from shared.errors import TaskNotFound
-
-
-def wait_for_task(project_id: str, task_id: str, timeout: float) -> Task:
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while True:
-        task = get_task(project_id, task_id)
-        if task.status != "running" or time.monotonic() > deadline:
-            return task
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
 
 
 def get_task(project_id: str, task_id: str) -> Task:
