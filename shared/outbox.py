@@ -1,22 +1,99 @@
-"""The outbox relay: every job row not finished in time is sent to the queue again.
+"""The outbox relay: every job row not heard of in time is sent to the queue again.
 
+A job's `dispatch_time` says when it was last heard of: sent to the queue, or, while a worker
+runs it, until when that worker holds it (a lease, kept ahead of now by a heartbeat). The
+relay re-sends a job `OUTBOX_REDRIVE_AFTER` seconds after that, unless it may still be waiting
+its turn in the queue; so a slow job is not started twice and a long backlog is not sent again.
 Jobs are idempotent, so sending one twice costs a little work and never a duplicate memory.
 """
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import or_, select
+import orjson
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.models import Task
 from shared.db.session import transaction
 from shared.dead_letters import record_failure
-from shared.queue import enqueue_extractions
+from shared.queue import configure_celery, enqueue_extractions
 
 log = logging.getLogger(__name__)
 BATCH = 200
+
+
+def _heartbeat_seconds() -> float:
+    """How often a worker renews its lease: a quarter of the delay before a re-send."""
+    return get_settings().outbox_redrive_after / 4
+
+
+def _lease_ms() -> int:
+    """A lease lasts two heartbeats, so one late heartbeat does not lose it."""
+    return int(2 * _heartbeat_seconds() * 1000)
+
+
+def take_lease(task: Task, now: int) -> bool:
+    """For a worker starting the job, its row locked: the job is this worker's until the
+    lease ends, or, if another worker holds a lease on it, False (a duplicate delivery)."""
+    if task.dispatch_time is not None and task.dispatch_time > now:
+        return False
+    task.dispatch_time = now + _lease_ms()
+    return True
+
+
+def _extend_lease(task_id: str, *, release: bool = False) -> None:
+    """Moves a held lease forward, or ends it (release); a lease already over stays over."""
+    now = now_ms()
+    try:
+        with transaction() as session:
+            session.execute(update(Task).where(Task.id == task_id, Task.status == "running",
+                                               Task.dispatch_time > now)
+                            .values(dispatch_time=now if release else now + _lease_ms()))
+    except Exception as exc:  # the relay re-sends the job when its lease runs out
+        log.warning("job lease not updated", extra={"task_id": task_id, "release": release,
+                                                     "error": str(exc)[:300]})
+
+
+@contextmanager
+def lease_kept(task_id: str) -> Iterator[None]:
+    """While the block runs the job's lease is renewed; if the block fails the lease is
+    given back, so the job's retry can start as soon as it arrives."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(_heartbeat_seconds()):
+            _extend_lease(task_id)
+
+    thread = threading.Thread(target=beat, name="job-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    except Exception:
+        _extend_lease(task_id, release=True)
+        raise
+    finally:
+        stop.set()
+
+
+def _head_of_queue_sent(session: Session, now: int) -> int | None:
+    """When the job next in the broker's queue was last sent (None: the queue is empty, or it
+    cannot tell). Jobs leave the queue in the order they were sent, so a job sent before that
+    one and not heard of since is not waiting in it: it was lost."""
+    app = configure_celery()
+    try:
+        with app.connection_for_read() as connection:
+            raw = connection.default_channel.client.lindex(app.conf.task_default_queue, -1)
+        task_id = orjson.loads(raw)["headers"]["id"] if raw else None
+    except Exception as exc:
+        log.warning("could not read the head of the queue", extra={"error": str(exc)[:300]})
+        return None
+    sent = task_id and session.scalar(select(Task.dispatch_time).where(Task.id == task_id))
+    return sent if sent and sent <= now else None  # a lease ahead tells nothing of its send
 
 
 def redrive_pending() -> int:
@@ -29,8 +106,11 @@ def redrive_pending() -> int:
             select(Task).where(Task.status == "running",
                                or_(Task.dispatch_time.is_(None), Task.dispatch_time < due))
             .order_by(Task.create_time).limit(BATCH).with_for_update(skip_locked=True)))
+        head = _head_of_queue_sent(session, now) if tasks else None
         to_send = []
         for task in tasks:
+            if head is not None and task.dispatch_time is not None and task.dispatch_time >= head:
+                continue  # sent with or after the queue's next job: still waiting its turn
             if task.attempts >= settings.job_max_attempts:
                 record_failure(session, task, task.error or
                                f"not finished after {task.attempts} attempts")

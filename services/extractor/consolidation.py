@@ -2,20 +2,33 @@
 repeats (which, confirmed, becomes LongTermMemory); a newer fact that contradicts an older one
 replaces it (the older is archived and points at its successor); the rest are added, profile
 facts as UserMemory. Rules decide offline; an LLM decides when configured, falling back to
-the rules on any bad answer. Nothing is deleted: an archived memory stays readable."""
+the rules on any bad answer. Nothing is deleted: an archived memory stays readable.
 
+Facts are ordered by when they were said, not by when their jobs ran (jobs are retried, sent
+again and run four at a time): of two contradicting statements the later one is current,
+whichever job comes last. Jobs of one user consolidate one at a time (`serialised`), so two
+running together cannot both miss each other."""
+
+import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import text
 
 from services.extractor.profile import contradicts, is_profile_fact
+from services.extractor.rules import normalize_time
 from shared.config import get_settings
-from shared.db.models import Memory
+from shared.db.models import Memory, Message
+from shared.db.session import get_engine
 from shared.embeddings import get_embedder
 from shared.lexical import words
 from shared.llm import chat
@@ -33,7 +46,8 @@ class Neighbour:
 
 @dataclass(frozen=True)
 class Decision:
-    relation: Literal["new", "duplicate", "update"]
+    # superseded: it contradicts a memory said after it, and becomes that memory's history
+    relation: Literal["new", "duplicate", "update", "superseded"]
     memory_type: str
     target: Neighbour | None = None
 
@@ -129,9 +143,57 @@ def decide_by_llm(memories: list[Memory], speakers: list[str],
     return decisions
 
 
-def decide(memories: list[Memory], speakers: list[str],
-           neighbours: list[list[Neighbour]]) -> list[Decision]:
+def decide(memories: list[Memory], speakers: list[str], neighbours: list[list[Neighbour]],
+           messages: dict[str, Message]) -> list[Decision]:
+    """`messages`: the job's own, by id (its new memories' sources)."""
     if get_settings().llm_enabled and any(neighbours):
-        return decide_by_llm(memories, speakers, neighbours)
-    return [decide_by_rules(m, s, n) for m, s, n in zip(memories, speakers, neighbours,
-                                                        strict=True)]
+        decisions = decide_by_llm(memories, speakers, neighbours)
+    else:
+        decisions = [decide_by_rules(m, s, n) for m, s, n in zip(memories, speakers, neighbours,
+                                                                 strict=True)]
+    return [_in_order(d, m, messages) for d, m in zip(decisions, memories, strict=True)]
+
+
+def _in_order(decision: Decision, memory: Memory, messages: dict[str, Message]) -> Decision:
+    """A statement older than the memory it contradicts (from a late or retried job) does not
+    replace it."""
+    if decision.relation == "update" and (stated_at(memory, messages)
+                                          < stated_at(decision.target.memory, messages)):
+        return replace(decision, relation="superseded")
+    return decision
+
+
+def said_at(message: Message) -> int:
+    """When a message was said, in epoch ms: its chat_time, else when it was received."""
+    try:
+        said = datetime.strptime(normalize_time(message.chat_time) or "", "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return message.create_time
+    return int(said.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def stated_at(memory: Memory, messages: dict[str, Message]) -> int:
+    """When a memory was last stated: its latest message (a new memory's are in `messages`,
+    not yet loaded with its sources)."""
+    sent = [messages.get(s.message_id) or s.message for s in memory.sources]
+    return max((said_at(m) for m in sent if m is not None), default=memory.create_time)
+
+
+_user_locks = [threading.Lock() for _ in range(64)]
+
+
+@contextmanager
+def serialised(project_id: str, user_id: str) -> Iterator[None]:
+    """One job of a user at a time: in this process a lock per user (one of 64, by hash);
+    across processes on PostgreSQL an advisory lock, held by a transaction of its own and
+    released when it ends. SQLite serves one process only."""
+    key = hashlib.blake2b(f"{project_id}\0{user_id}".encode(), digest_size=8).digest()
+    with _user_locks[key[0] % len(_user_locks)]:
+        engine = get_engine()
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        with engine.connect() as connection:  # closing it rolls back: the lock is released
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": int.from_bytes(key, "big", signed=True)})
+            yield

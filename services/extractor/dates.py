@@ -90,7 +90,10 @@ def resolve_relative_times(text: str, said_on: date, lang: str) -> tuple[str, li
         for match in pattern.finditer(text):
             if any(start < match.end() and match.start() < end for start, end, _ in spans):
                 continue  # a longer expression ("大前天") already covers this one ("前天")
-            spans.append((match.start(), match.end(), resolve(match, said_on)))
+            try:
+                spans.append((match.start(), match.end(), resolve(match, said_on)))
+            except (OverflowError, ValueError):
+                continue  # beyond the calendar ("99999999 days ago"): left as it was said
     spans.sort()
     out, last = [], 0
     for _, end, resolved in spans:

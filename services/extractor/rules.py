@@ -10,14 +10,20 @@ speaker's name ("Caroline: …"), memories name the person; English is written i
 person with verbs that agree and pronouns resolved (services/extractor/english.py).
 """
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from services.extractor.dates import resolve_relative_times
 from services.extractor.english import third_person
 from services.extractor.schemas import ExtractedMemory, Turn
 from shared.text import CJK, keywords, language
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_TURNS_PER_MEMORY = 3
 SHORT_ZH, SHORT_EN = 24, 6  # characters, words: a turn this short may be an answer
@@ -53,8 +59,8 @@ EN_FILLER_START = re.compile(r"^(yes|yeah|yep|ok|okay|sure|well|so|oh|right|grea
                              re.IGNORECASE)
 QUESTION_END = re.compile(r"[?？]\s*$")
 TRAILING = re.compile(r"[\s。.!！~～,，;；、]+$")
-CLAUSE = re.compile(r"[，,。.!！?？;；]")
-LAST_CLAUSE = re.compile(r"[^，,。.!！?？;；]*[?？]\s*$")
+CLAUSE_MARKS = "，,。.!！?？;；"
+CLAUSE = re.compile(f"[{CLAUSE_MARKS}]")
 HELP_REQUEST = re.compile(r"[你您].*[吗呢]|\b(can|could|would|will) you\b", re.IGNORECASE)
 FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 RESOLVED = re.compile(r"（[^）]*\d{4}[^）]*）|\([^)]*\d{4}[^)]*\)")
@@ -141,11 +147,21 @@ def _informative(text: str) -> bool:
 def _drop_help_request(text: str) -> str:
     """"我想暑假出去玩，你能帮我推荐下吗？" states a plan and asks the assistant for help: keep
     the plan. Other questions ("Where should I go in Japan?") say something and stay."""
-    match = LAST_CLAUSE.search(text)
-    if not match or not HELP_REQUEST.search(match.group()):
+    start = _last_question_start(text)
+    if start is None or not HELP_REQUEST.search(text[start:]):
         return text
-    head = text[:match.start()]
+    head = text[:start]
     return head if keywords(head, 1) else text
+
+
+def _last_question_start(text: str) -> int | None:
+    """Where the question the text ends with begins: after the last clause mark before its
+    question mark. Found from the end in linear time (a regex searched from each position
+    took 0.1-0.4 s, holding the GIL, on one 3.7k-character turn without punctuation)."""
+    body = text.rstrip()
+    if not body.endswith(("?", "？")):
+        return None
+    return max(body.rfind(mark, 0, len(body) - 1) for mark in CLAUSE_MARKS) + 1
 
 
 def said_on(turn: Turn) -> date | None:
@@ -167,11 +183,25 @@ def _statement(turn: Turn, lang: str, names: dict[str, str], recent: list[str]
         text = rewrite_person(text, turn.role)
     else:
         who = voice(turn.role, names)
-        text = third_person(_without_address(text, who.listener), who.subject, who.listener,
-                            recent)
+        text = _or_as_said(turn, "third person", lambda: third_person(
+            _without_address(text, who.listener), who.subject, who.listener, recent), text)
     text = TRAILING.sub("", text)
     day = said_on(turn)
-    return resolve_relative_times(text, day, lang) if day else (text, [])
+    if day is None:
+        return text, []
+    return _or_as_said(turn, "relative times",
+                       lambda: resolve_relative_times(text, day, lang), (text, []))
+
+
+def _or_as_said(turn: Turn, step: str, rewrite: Callable[[], T], as_said: T) -> T:
+    """One rewriting step of one turn; a turn the step cannot handle is kept without it (the
+    reason logged), so no single message fails its job."""
+    try:
+        return rewrite()
+    except Exception as exc:
+        log.warning("extraction step skipped", extra={
+            "step": step, "message_id": turn.id, "error": f"{type(exc).__name__}: {exc}"[:300]})
+        return as_said
 
 
 def _title(statements: list[str], lang: str) -> str:

@@ -9,6 +9,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from services.extractor import service
 from shared.config import get_settings
 from shared.metrics import JOB_SECONDS, JOBS
+from shared.outbox import lease_kept
 from shared.queue import EXTRACT_TASK, celery_app, configure_celery
 
 app = configure_celery()
@@ -31,7 +32,8 @@ def _forget_child_metrics(pid=None, **_) -> None:
 @celery_app.task(name=EXTRACT_TASK, bind=True, acks_late=True)
 def extract_memories(self, task_id: str) -> None:
     try:
-        with JOB_SECONDS.time():
+        # The lease tells the outbox relay the job is running, however long it takes.
+        with JOB_SECONDS.time(), lease_kept(task_id):
             wrote = service.run_extraction(task_id)
         JOBS.labels("completed" if wrote else "duplicate").inc()
     except Exception as exc:

@@ -2,6 +2,7 @@
 history link, corrections by feedback, and no fact ever lost or shown as current when stale."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from services.extractor.service import run_extraction
 from shared.db.models import Task
@@ -94,3 +95,42 @@ def test_rerunning_a_job_that_archived_does_it_once(stack: Stack) -> None:
     assert after == before
     assert ["上海" in m["memory_value"] for m in stack.search(who, "住在哪里")[
         "memory_detail_list"]] == [True]
+
+
+HANGZHOU = ("我住在杭州，离西湖很近。", "2025-01-05 10:00:00")
+SHANGHAI = ("我上个月搬到了上海。", "2025-06-05 10:00:00")
+
+
+def add_together(stack: Stack, who: str, facts: list[tuple[str, str]]) -> list[str]:
+    """The adds sent at once, so their jobs are taken by the two worker threads together."""
+    with ThreadPoolExecutor(len(facts)) as pool:
+        return list(pool.map(lambda n: stack.add(who, f"c{n}", [
+            {"role": "user", "content": facts[n][0], "chat_time": facts[n][1]}])["task_id"],
+            range(len(facts))))
+
+
+def homes(stack: Stack, who: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for memory in memories(stack, who):
+        found.setdefault(memory["status"], []).append(memory["memory_value"])
+    return found
+
+
+def test_the_later_of_two_contradicting_facts_is_current_in_any_order(stack: Stack) -> None:
+    """Jobs are retried and run in parallel: what was said last is current, whichever job
+    ran last, and two jobs of one user running together still see each other."""
+    late_first = user()
+    say(stack, late_first, "c2", *SHANGHAI)
+    say(stack, late_first, "c1", *HANGZHOU)  # a retried job of the older message
+    by_status = {m["status"]: m for m in memories(stack, late_first)}
+    assert "上海" in by_status["activated"]["memory_value"]
+    assert "杭州" in by_status["archived"]["memory_value"]
+    assert by_status["archived"]["superseded_by"] == by_status["activated"]["id"]
+    assert "上海" in stack.search(late_first, "我现在住在哪个城市？")["memory_detail_list"][0][
+        "memory_value"]
+    for facts in [[HANGZHOU, SHANGHAI], [SHANGHAI, HANGZHOU]] * 3:
+        who = user()
+        tasks = add_together(stack, who, facts)
+        assert [stack.wait(task) for task in tasks] == ["completed"] * 2
+        assert homes(stack, who) == {"activated": ["[user观点]用户上个月（2025-05）搬到了上海。"],
+                                     "archived": ["[user观点]用户住在杭州，离西湖很近。"]}

@@ -1,5 +1,6 @@
 """Jobs that fail: status `failed`, kept as a dead letter, listed and replayed by `memos jobs`."""
 
+import time
 import uuid
 
 from services.cli import main
@@ -48,3 +49,66 @@ def test_job_run_twice_writes_nothing_twice(stack: Stack) -> None:
     assert [m["id"] for m in after] == [m["id"] for m in before]
     hits = stack.search(user, "学日语", memory_limit_number=25)["memory_detail_list"]
     assert len(hits) == len(before)
+
+
+def test_a_message_the_extractor_cannot_handle_does_not_fail_its_job(stack: Stack) -> None:
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    when = "2025-06-11 10:00:00"
+    task = stack.add(user, "c", [
+        {"role": "user", "content": "I adopted my cat 99999999 days ago.", "chat_time": when},
+        {"role": "assistant", "content": "That is a long time!", "chat_time": when},
+        {"role": "user", "content": "I work as a nurse at the city hospital.", "chat_time": when},
+    ])
+    assert stack.wait(task["task_id"]) == "completed"
+    values = sorted(m["memory_value"] for m in stack.ok("/get/memory", {"user_id": user})[
+        "memory_detail_list"])
+    assert values == ["The user adopted the user's cat 99999999 days ago.",
+                      "The user works as a nurse at the city hospital."]
+
+
+def job_outcomes() -> dict[str, float]:
+    from prometheus_client import REGISTRY
+
+    return {outcome: REGISTRY.get_sample_value("memos_jobs_total", {"outcome": outcome}) or 0
+            for outcome in ("completed", "duplicate")}
+
+
+def test_jobs_running_or_waiting_their_turn_are_not_sent_again(stack: Stack, llm,
+                                                               monkeypatch) -> None:
+    """Slow LLM jobs, a backlog in the queue, and a relay that re-sends what it has not heard
+    of for a second: the two running jobs hold leases, the two waiting are behind the head
+    of the queue, so none is sent again, started twice or counted twice."""
+    from shared.db.models import Task
+    from shared.db.session import new_session
+
+    monkeypatch.setattr(get_settings(), "outbox_redrive_after", 1.0)
+    llm.delay = 2.0
+    before = job_outcomes()
+    tasks = [stack.add(f"u-{uuid.uuid4().hex[:8]}", "c", [
+        {"role": "user", "content": f"I keep {n} bonsai trees on my balcony."}])["task_id"]
+        for n in range(4)]  # two worker threads: two run, two wait
+    assert [stack.wait(task, timeout=60) for task in tasks] == ["completed"] * 4
+    time.sleep(1.5)  # copies sent again, if any, have arrived
+    with new_session() as session:
+        assert [session.get(Task, task).attempts for task in tasks] == [1] * 4
+    assert len(llm.extraction_requests) == 4
+    after = job_outcomes()
+    assert {k: after[k] - before[k] for k in after} == {"completed": 4, "duplicate": 0}
+
+
+def test_a_job_whose_lease_ran_out_is_sent_again(stack: Stack, monkeypatch) -> None:
+    """Its worker died: no heartbeat, the lease runs out, the relay sends it again."""
+    from shared.clock import now_ms
+    from shared.db.models import Task
+    from shared.db.session import transaction
+
+    monkeypatch.setattr(get_settings(), "outbox_redrive_after", 1.0)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    task = stack.add(user, "c", [{"role": "user", "content": "我在学日语，准备明年去东京。"}])
+    assert stack.wait(task["task_id"]) == "completed"
+    with transaction() as session:  # as if a worker had taken it and died
+        row = session.get(Task, task["task_id"])
+        row.status, row.attempts, row.dispatch_time = "running", 1, now_ms() + 300
+    assert stack.wait(task["task_id"]) == "completed"
+    with transaction() as session:
+        assert session.get(Task, task["task_id"]).attempts == 2

@@ -9,19 +9,25 @@ from services.extractor.consolidation import (
     Neighbour,
     decide,
     decide_by_rules,
+    said_at,
     same_details,
 )
 from services.extractor.profile import attributes, contradicts, is_profile_fact
-from shared.db.models import Memory
+from shared.db.models import Memory, MemorySource, Message
 from tests.fake_llm import FakeLLM
 
+JANUARY = Message(id="m-january", chat_time="2025-01-05 10:00:00", create_time=1)
+JUNE = Message(id="m-june", chat_time="2025-06-05 10:00:00", create_time=1)
 
-def memory(value: str, memory_id: str = "new") -> Memory:
-    return Memory(id=memory_id, memory_value=value, memory_type="WorkingMemory")
+
+def memory(value: str, memory_id: str = "new", said: Message = JUNE) -> Memory:
+    return Memory(id=memory_id, memory_value=value, memory_type="WorkingMemory",
+                  sources=[MemorySource(memory_id=memory_id, message_id=said.id, message=said)])
 
 
-def near(value: str, cosine: float, memory_id: str = "old") -> Neighbour:
-    return Neighbour(memory(value, memory_id), cosine, np.zeros(3, dtype=np.float32))
+def near(value: str, cosine: float, memory_id: str = "old",
+         said: Message = JANUARY) -> Neighbour:
+    return Neighbour(memory(value, memory_id, said), cosine, np.zeros(3, dtype=np.float32))
 
 
 def test_attributes_and_contradictions() -> None:
@@ -57,7 +63,8 @@ def test_llm_decides_when_configured(llm: FakeLLM) -> None:
     llm.replies.append(json.dumps({"decisions": [
         {"new": 0, "relation": "update", "existing": "old", "memory_type": "UserMemory"}]}))
     new = memory("[user's view] The user went with the Galaxy S24.")
-    (decision,) = decide([new], ["user"], [[near("[user's view] The user has a Pixel 6.", 0.65)]])
+    (decision,) = decide([new], ["user"], [[near("[user's view] The user has a Pixel 6.", 0.65)]],
+                         {})
     assert (decision.relation, decision.target.memory.id, decision.memory_type) == (
         "update", "old", "UserMemory")
     prompt = llm.requests[0]["messages"][0]["content"]
@@ -73,8 +80,27 @@ def test_llm_decides_when_configured(llm: FakeLLM) -> None:
 def test_bad_llm_decisions_fall_back_to_the_rules(llm: FakeLLM, reply: str) -> None:
     llm.replies.append(reply)
     new = memory("[user观点]用户搬到了上海。")
-    (decision,) = decide([new], ["user"], [[near("[user观点]用户住在杭州。", 0.86)]])
+    (decision,) = decide([new], ["user"], [[near("[user观点]用户住在杭州。", 0.86)]], {})
     assert decision.relation == "update" and decision.target.memory.id == "old"
+
+
+def test_the_later_statement_is_current_whichever_job_runs_last() -> None:
+    old_home, new_home = "[user观点]用户住在杭州。", "[user观点]用户搬到了上海。"
+    (late,) = decide([memory(new_home, said=JUNE)], ["user"],
+                     [[near(old_home, 0.86, said=JANUARY)]], {})
+    assert (late.relation, late.target.memory.id) == ("update", "old")
+    # The January statement's job runs after June's (a retry): it is the history.
+    january = memory(old_home, said=Message(id="m-january", chat_time=None, create_time=0))
+    (early,) = decide([january], ["user"], [[near(new_home, 0.86, said=JUNE)]],
+                      {"m-january": JANUARY})  # the job's own messages, by id
+    assert (early.relation, early.target.memory.id) == ("superseded", "old")
+
+
+def test_a_message_is_dated_by_its_chat_time_else_by_its_arrival() -> None:
+    assert said_at(JUNE) == 1749117600000
+    assert said_at(Message(chat_time="2025/06/05", create_time=7)) == 1749081600000
+    assert said_at(Message(chat_time=None, create_time=7)) == 7
+    assert said_at(Message(chat_time="around noon", create_time=7)) == 7
 
 
 def test_clauses_about_someone_else_are_not_the_users_attributes() -> None:

@@ -26,3 +26,18 @@ def test_resolution(text: str, lang: str, dates: list[str]) -> None:
     assert found == dates
     for resolved in dates:
         assert resolved in rewritten
+
+
+
+@pytest.mark.parametrize(("text", "lang", "dates"), [
+    ("I adopted my cat 99999999 days ago; the day before yesterday she was ill", "en",
+     ["2025-06-09"]),
+    ("99999999天前买的书，前天看完", "zh", ["2025-06-09"]),
+    ("9" * 5000 + " days ago, and yesterday", "en", ["2025-06-10"]),  # past int()'s digits
+])
+def test_a_date_beyond_the_calendar_is_left_as_said(text: str, lang: str,
+                                                    dates: list[str]) -> None:
+    rewritten, found = resolve_relative_times(text, WEDNESDAY, lang)
+    assert found == dates
+    assert rewritten.startswith(text.split(" ")[0].split("天")[0])
+    assert dates[0] in rewritten
