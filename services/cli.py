@@ -9,6 +9,9 @@
   memos keys revoke KEY_ID         revoke a key (id or its prefix)
   memos jobs failed                list dead-lettered jobs
   memos jobs replay TASK_ID|--all  send failed jobs to the queue again
+  memos erase-user --project P --user U
+                                   erase everything held for a user (messages, memories,
+                                   history, jobs, dead letters, index points)
 """
 
 import argparse
@@ -63,6 +66,23 @@ def _jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erase_user(args: argparse.Namespace) -> int:
+    from services.gateway.memories.service import erase_user
+    from shared.db.migrate import upgrade_database
+
+    upgrade_database()
+    try:
+        erased = erase_user(args.project, args.user)
+    except RuntimeError as exc:  # the embedded index is open in a running `memos serve`
+        print(f"{exc}\nnothing was erased: stop `memos serve`, or call POST "
+              "/api/openmem/v1/delete/user on it", file=sys.stderr)
+        return 1
+    print(f"erased user {args.user} of project {args.project}: {erased.messages} message(s), "
+          f"{erased.memories} memory(ies), {erased.jobs} job(s), "
+          f"{erased.dead_letters} dead letter(s)")
+    return 0
+
+
 def _size_math_thread_pools() -> None:
     """BLAS and OpenMP pools of EMBEDDING_THREADS threads (1 by default), set before numpy
     loads: the service multiplies small matrices, and pool threads spinning on a busy machine
@@ -100,10 +120,24 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd = jobs_sub.add_parser("replay")
     replay_cmd.add_argument("task_id", nargs="?")
     replay_cmd.add_argument("--all", action="store_true")
+    erase = sub.add_parser("erase-user", help="erase everything held for one user")
+    erase.add_argument("--project", required=True)
+    erase.add_argument("--user", required=True)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "worker":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
+    # What the service writes (SQLite, the queue's AOF, the index, the key file) is for its
+    # own user only.
+    os.umask(0o077)
+    if args.command in ("gateway", "retriever", "worker"):
+        from shared.config import get_settings
+        from shared.internal_http import unsafe_token_reason
+
+        reason = unsafe_token_reason(args.command, get_settings())
+        if reason:
+            print(reason, file=sys.stderr)
+            return 2
     if args.command == "serve":
         from services.embedded import serve
 
@@ -123,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         from shared.metrics import start_worker_metrics_server
 
         if settings.worker_metrics_port:
-            start_worker_metrics_server(settings.worker_metrics_port)
+            start_worker_metrics_server(settings.worker_metrics_port, settings.host)
         celery_app.worker_main(["worker", "--loglevel=INFO", *extra])
         return 0
     if args.command == "migrate":
@@ -132,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         upgrade_database()
         print("database is at the latest migration")
         return 0
+    if args.command == "erase-user":
+        return _erase_user(args)
     return _keys(args) if args.command == "keys" else _jobs(args)
 
 

@@ -4,7 +4,7 @@
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shared.clock import now_ms
@@ -32,6 +32,15 @@ def record_failure(session: Session, task: Task, error: str) -> None:
     session.add(DeadLetter(task_id=task.id, project_id=task.project_id, error=error[:2000],
                            attempts=task.attempts, fail_time=now))
     log.error("job failed", extra={"task_id": task.id, "error": error[:500]})
+
+
+def delete_dead_letters(session: Session, task_ids: list[str]) -> int:
+    """Forgets the dead letters of these jobs (an erasure); returns how many there were."""
+    count = 0
+    for start in range(0, len(task_ids), 500):
+        count += session.execute(delete(DeadLetter).where(
+            DeadLetter.task_id.in_(task_ids[start:start + 500]))).rowcount
+    return count
 
 
 def failed_jobs() -> list[FailedJob]:

@@ -1,27 +1,26 @@
-"""Memory rows in SQL: queries, the filter compiled to SQL, and the API's item shape."""
+"""Memory rows in SQL: queries, the filter compiled to SQL, the API's item shape, and the
+record of deletions that keeps a late job from bringing deleted memories back."""
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from shared.db.models import Memory, MemorySource, MemoryTag
-from shared.filters import Condition, MemoryFilter
+from shared.db.info_match import info_equals
+from shared.db.models import Deletion, Memory, MemorySource, MemoryTag
+from shared.filters import Condition, MemoryFilter, parse_filter
+
+# Deletes take this lock alone per project, jobs' final writes share it: a delete waits for
+# the final writes in progress and a final write for the delete, so neither misses the
+# other's rows. PostgreSQL only: SQLite has one writer at a time.
+DELETE_LOCK = 7_262_612
 
 
 def _condition_to_sql(cond: Condition) -> ColumnElement[bool]:
     if cond.field == "tags":
         return Memory.id.in_(select(MemoryTag.memory_id).where(MemoryTag.tag == cond.value))
-    if cond.field.startswith("info."):
-        element = Memory.info[cond.field[5:]]
-        value = cond.value
-        if isinstance(value, bool):
-            return element.as_boolean() == value
-        if isinstance(value, int):
-            return element.as_integer() == value
-        if isinstance(value, float):
-            return element.as_float() == value
-        return element.as_string() == value
+    if cond.info_key is not None:
+        return info_equals(Memory.info, cond.info_key, cond.value)
     column = getattr(Memory, cond.field)
     return {
         "eq": column.__eq__, "gt": column.__gt__, "gte": column.__ge__,
@@ -80,6 +79,21 @@ def matching_ids(session: Session, project_id: str, user_id: str | None,
     return list(session.scalars(select(Memory.id).where(*scope)))
 
 
+def with_history(session: Session, ids: list[str]) -> list[str]:
+    """The memories and every archived memory they replaced, however far back: a deleted
+    fact does not live on in its older versions."""
+    found = list(dict.fromkeys(ids))
+    seen, frontier = set(found), found
+    while frontier:
+        older = [old for start in range(0, len(frontier), 500)
+                 for old in session.scalars(select(Memory.id).where(
+                     Memory.superseded_by.in_(frontier[start:start + 500])))]
+        frontier = [old for old in dict.fromkeys(older) if old not in seen]
+        seen.update(frontier)
+        found += frontier
+    return found
+
+
 def delete_by_ids(session: Session, ids: list[str]) -> None:
     # Explicit child deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys on.
     for start in range(0, len(ids), 500):
@@ -115,3 +129,66 @@ def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
     if relativity is not None:
         item["relativity"] = relativity
     return item
+
+
+def _delete_lock(session: Session, project_id: str, function: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT {function}(:lock, hashtext(:project))"),
+                        {"lock": DELETE_LOCK, "project": project_id})
+
+
+def hold_off_deletes(session: Session, project_id: str) -> None:
+    """For a job's final write: no delete of the project runs until it commits."""
+    _delete_lock(session, project_id, "pg_advisory_xact_lock_shared")
+
+
+def lock_out_jobs(session: Session, project_id: str) -> None:
+    """For a delete: waits for the final writes in progress and holds off new ones."""
+    _delete_lock(session, project_id, "pg_advisory_xact_lock")
+
+
+def record_deletion(session: Session, project_id: str, now: int, *, user_id: str | None = None,
+                    memory_ids: list[str] | None = None,
+                    flt: dict[str, Any] | None = None) -> None:
+    session.add(Deletion(project_id=project_id, user_id=user_id, memory_ids=memory_ids,
+                         filter=flt, delete_time=now))
+
+
+def _condition_holds(cond: Condition, memory: Memory, accepted: int) -> bool:
+    if cond.field == "tags":
+        return cond.value in (memory.tags or [])
+    if cond.info_key is not None:  # as info_equals matches in SQL
+        value = (memory.info or {}).get(cond.info_key)
+        if isinstance(value, bool) or isinstance(cond.value, bool):
+            return value is cond.value
+        return value == cond.value
+    if cond.field in ("create_time", "update_time"):
+        # The memory stands as if its job had finished when it was accepted: a delete of
+        # "everything before T" issued while the job waited covers it.
+        return {"gt": accepted.__gt__, "gte": accepted.__ge__, "lt": accepted.__lt__,
+                "lte": accepted.__le__}[cond.op](cond.value)
+    return getattr(memory, cond.field) == cond.value
+
+
+def deletion_covers(deletion: Deletion, memory: Memory, accepted: int) -> bool:
+    if deletion.memory_ids and memory.id in deletion.memory_ids:
+        return True
+    if deletion.user_id is not None and memory.user_id == deletion.user_id:
+        return True
+    if deletion.filter is None:
+        return False
+    flt = parse_filter(deletion.filter)
+    held = [_condition_holds(c, memory, accepted) for c in flt.conditions]
+    return all(held) if flt.mode == "and" else any(held)
+
+
+def deleted_before_written(session: Session, project_id: str, accepted: int,
+                           memories: list[Memory]) -> set[str]:
+    """Ids of the memories, about to be written by a job accepted at `accepted`, that a
+    delete made since covers: a job does not bring back what was deleted after it came."""
+    if not memories:
+        return set()
+    deletions = list(session.scalars(select(Deletion).where(
+        Deletion.project_id == project_id, Deletion.delete_time >= accepted)))
+    return {m.id for m in memories
+            if any(deletion_covers(d, m, accepted) for d in deletions)}

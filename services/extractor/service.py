@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from services.extractor import repository
-from services.extractor.consolidation import Decision, Neighbour, decide
+from services.extractor.consolidation import Decision, Neighbour, decide, serialised
 from services.extractor.llm_extractor import extract_by_llm
 from services.extractor.rules import extract_by_rules
 from services.extractor.schemas import ExtractedMemory, Turn
@@ -22,8 +22,14 @@ from shared.db.session import new_session, transaction
 from shared.dead_letters import record_failure
 from shared.embeddings import get_embedder
 from shared.lexical import Terms, document_terms, spelled_date
-from shared.memories import delete_by_ids, load_memories
+from shared.memories import (
+    delete_by_ids,
+    deleted_before_written,
+    hold_off_deletes,
+    load_memories,
+)
 from shared.metrics import LAG, MEMORIES_WRITTEN
+from shared.outbox import take_lease
 from shared.vector_store import IndexedMemory, candidates, get_memory_index
 
 log = logging.getLogger(__name__)
@@ -105,11 +111,11 @@ def run_extraction(task_id: str) -> bool:
     embedder = get_embedder()
     with transaction() as session:
         task = repository.lock_task(session, task_id)
-        if task is None or task.status != "running":
-            return False
+        if task is None or task.status != "running" or not take_lease(task, now):
+            return False  # done, or running on another worker now
         task.attempts += 1
-        turns = [Turn(m.id, m.role, m.content, m.chat_time)
-                 for m in repository.task_messages(session, task_id)]
+        messages = {m.id: m for m in repository.task_messages(session, task_id)}
+        turns = [Turn(m.id, m.role, m.content, m.chat_time) for m in messages.values()]
         old_ids = repository.task_memory_ids(session, task_id)
         restored = _undo_previous_run(session, task_id, old_ids, now)
         delete_by_ids(session, old_ids)
@@ -121,21 +127,32 @@ def run_extraction(task_id: str) -> bool:
     texts = [_indexed_text(m) for m in rows]
     vectors = embedder.embed_passages(texts) if rows else []
     terms = {m.id: document_terms(_lexical_text(m)) for m in rows}
-    with new_session() as session:
-        neighbours = [_neighbours(session, index, task, m, v, terms[m.id], old_ids)
-                      for m, v in zip(rows, vectors, strict=True)]
-    decisions = decide(rows, [e.speaker for e in extracted], neighbours)
-    with transaction() as session:
-        task = repository.lock_task(session, task_id)
-        if task is None or task.status != "running":
-            return False
-        written, archived, merged = _apply(session, rows, vectors, decisions, now)
-        task.status, task.update_time, task.error = "completed", now, None
-        # Index before commit: if indexing fails the job stays running and is retried; the
-        # retriever ignores points whose rows are not committed.
-        index.upsert(_indexed([m for m, _ in written + merged], [v for _, v in written + merged],
-                              terms))
-        stale = sorted((set(old_ids) - {m.id for m, _ in written}) | set(archived))
+    # Two jobs of one user must each see the other's memories: one at a time, from the
+    # lookup of neighbours to the commit.
+    with serialised(task.project_id, task.user_id):
+        with new_session() as session:
+            neighbours = [_neighbours(session, index, task, m, v, terms[m.id], old_ids)
+                          for m, v in zip(rows, vectors, strict=True)]
+        decisions = decide(rows, [e.speaker for e in extracted], neighbours, messages)
+        with transaction() as session:
+            # Before the task row: an erasure takes the delete lock, then the user's task rows.
+            hold_off_deletes(session, task.project_id)
+            task = repository.lock_task(session, task_id)
+            if task is None or task.status != "running":
+                return False  # done by another run, or erased with its user
+            gone = deleted_before_written(session, task.project_id, task.create_time, rows)
+            if gone:  # deleted while the job waited: a delete wins over a job accepted before it
+                kept = [i for i, m in enumerate(rows) if m.id not in gone]
+                rows, vectors, decisions = ([seq[i] for i in kept]
+                                            for seq in (rows, vectors, decisions))
+            written, archived, merged = _apply(session, rows, vectors, decisions, now)
+            task.status, task.update_time, task.error = "completed", now, None
+            task.dispatch_time = now_ms()  # the lease ends
+            # Index before commit: if indexing fails the job stays running and is retried;
+            # the retriever ignores points whose rows are not committed.
+            index.upsert(_indexed([m for m, _ in written + merged],
+                                  [v for _, v in written + merged], terms))
+            stale = sorted((set(old_ids) - {m.id for m, _ in written}) | set(archived))
     index.delete(stale)
     MEMORIES_WRITTEN.labels(task.project_id).inc(len(written))
     LAG.observe(max(0.0, (now_ms() - task.create_time) / 1000))
@@ -183,6 +200,9 @@ def _apply(session: Session, rows: list[Memory], vectors, decisions: list[Decisi
             _merge(target, memory, now)
             merged.append((target, decision.target.vector))
             continue
+        if decision.relation == "superseded" and target is not None:
+            # Said before the memory it contradicts (a late or retried job): its history.
+            memory.status, memory.superseded_by = "archived", target.id
         session.add(memory)
         written.append((memory, vector))
         if decision.relation == "update" and target is not None:

@@ -144,3 +144,18 @@ class Memory(Base):
         order_by=MemorySource.position, cascade="all, delete-orphan", lazy="selectin"
     )
     tag_rows: Mapped[list[MemoryTag]] = relationship(cascade="all, delete-orphan")
+
+
+class Deletion(Base):
+    """What a delete covered (memory ids, a user's memories, or a filter) and when: a job
+    accepted before it drops what it covers, so a delete is not undone by a late job."""
+
+    __tablename__ = "deletions"
+    __table_args__ = (Index("ix_deletions_project", "project_id", "delete_time"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str | None] = mapped_column(String(100))
+    memory_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    delete_time: Mapped[int] = mapped_column(BigInteger)

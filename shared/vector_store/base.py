@@ -59,6 +59,10 @@ class MemoryWriter(Protocol):
 
     def delete(self, ids: list[str]) -> None: ...
 
+    def delete_user(self, project_id: str, user_id: str) -> None:
+        """Every point of the user, whether SQL still knows it or not (an erasure)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -92,11 +96,16 @@ class FilterDialect:
     has_id: Callable[[list[str]], Any]
 
     def condition(self, cond: Condition) -> Any:
+        key = cond.payload_key
         if cond.op in ("gt", "gte", "lt", "lte"):
-            return self.field(key=cond.field, range=self.range(**{cond.op: cond.value}))
-        if isinstance(cond.value, float):  # Qdrant matches str, int and bool exactly
-            return self.field(key=cond.field, range=self.range(gte=cond.value, lte=cond.value))
-        return self.field(key=cond.field, match=self.match(cond.value))
+            return self.field(key=key, range=self.range(**{cond.op: cond.value}))
+        if _by_value(cond.value):  # as SQL matches: 1 finds 1.0, which a match would not
+            return self.field(key=key, range=self.range(gte=cond.value, lte=cond.value))
+        return self.field(key=key, match=self.match(cond.value))
+
+    def user_filter(self, project_id: str, user_id: str) -> Any:
+        return self.filter(must=[self.field(key="project_id", match=self.match(project_id)),
+                                 self.field(key="user_id", match=self.match(user_id))])
 
     def search_filter(self, project_id: str, user_id: str, flt: MemoryFilter | None,
                       ids: list[str] | None = None) -> Any:
@@ -110,6 +119,13 @@ class FilterDialect:
             must.append(self.filter(must=conditions) if flt.mode == "and"
                         else self.filter(should=conditions))
         return self.filter(must=must)
+
+
+def _by_value(value: Any) -> bool:
+    """Numbers are matched by value: floats, and integers a float holds exactly (past 2**53
+    an integer is matched exactly, as a float range would take its neighbours too)."""
+    return isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)
+                                        and abs(value) <= 2**53)
 
 
 def to_candidate(point: Any, sparse_indices: Callable[[Any], list[int]]) -> Candidate:

@@ -67,6 +67,10 @@ class EdgeIndex:
         if ids:
             self._shard.update(edge.UpdateOperation.delete_points(ids))
 
+    def delete_user(self, project_id: str, user_id: str) -> None:
+        self._shard.update(edge.UpdateOperation.delete_points_by_filter(
+            DIALECT.user_filter(project_id, user_id)))
+
     def query(self, queries: list[Query], project_id: str, user_id: str,
               flt: MemoryFilter | None) -> list[list[Candidate]]:
         requests = []

@@ -91,6 +91,11 @@ class QdrantClientIndex:
             self._client.delete(self.collection,
                                 points_selector=models.PointIdsList(points=ids), wait=True)
 
+    def delete_user(self, project_id: str, user_id: str) -> None:
+        selector = models.FilterSelector(filter=DIALECT.user_filter(project_id, user_id))
+        with self._guard():
+            self._client.delete(self.collection, points_selector=selector, wait=True)
+
     def query(self, queries: list[Query], project_id: str, user_id: str,
               flt: MemoryFilter | None) -> list[list[Candidate]]:
         requests = [models.QueryRequest(

@@ -45,5 +45,9 @@ class RemoteIndex:
         if ids:
             self._client.call("/internal/index/delete", {"ids": ids})
 
+    def delete_user(self, project_id: str, user_id: str) -> None:
+        """Nothing more to do here: an erasure deletes the user's points by the ids SQL
+        holds, and the retriever that owns the index skips points without rows."""
+
     def close(self) -> None:
         self._client.close()

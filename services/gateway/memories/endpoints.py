@@ -3,7 +3,12 @@ from fastapi import APIRouter
 from services.gateway.deps import CurrentProject
 from services.gateway.memories import service
 from shared.http import JSONBytes, ok
-from shared.schemas import DeleteMemoryRequest, GetMemoryRequest, SearchMemoryRequest
+from shared.schemas import (
+    DeleteMemoryRequest,
+    DeleteUserRequest,
+    GetMemoryRequest,
+    SearchMemoryRequest,
+)
 
 router = APIRouter()
 
@@ -24,6 +29,17 @@ def get_memory(body: GetMemoryRequest, project: CurrentProject) -> JSONBytes:
 
 @router.post("/delete/memory")
 def delete_memory(body: DeleteMemoryRequest, project: CurrentProject) -> JSONBytes:
-    """Delete memories by `memory_ids`, all of a `user_id`'s, or those matching `filter`."""
+    """Delete memories by `memory_ids`, all of a `user_id`'s, or those matching `filter`,
+    with the archived versions they replaced. A job accepted before the delete and finishing
+    after it does not bring them back."""
     service.delete_memories(project.project_id, body)
     return ok({"success": True})
+
+
+@router.post("/delete/user")
+def delete_user(body: DeleteUserRequest, project: CurrentProject) -> JSONBytes:
+    """Erase everything held for `user_id` in this project: raw messages, memories and their
+    history, jobs (running ones then write nothing), dead letters, and index points."""
+    erased = service.erase_user(project.project_id, body.user_id)
+    return ok({"success": True, "messages": erased.messages, "memories": erased.memories,
+               "jobs": erased.jobs})

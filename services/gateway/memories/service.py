@@ -4,11 +4,22 @@ import math
 from functools import lru_cache
 
 from services.gateway.memories.search_client import RetrieverClient
+from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.session import new_session, transaction
+from shared.erasure import Erased, erase_user_rows
 from shared.errors import InputTooLarge, InvalidParameter, MemoryNotFound
 from shared.filters import parse_filter
-from shared.memories import delete_by_ids, history, matching_ids, page_memories, to_item
+from shared.memories import (
+    delete_by_ids,
+    history,
+    lock_out_jobs,
+    matching_ids,
+    page_memories,
+    record_deletion,
+    to_item,
+    with_history,
+)
 from shared.schemas import DeleteMemoryRequest, GetMemoryRequest, SearchMemoryRequest
 from shared.vector_store import get_memory_index
 
@@ -28,21 +39,44 @@ def get_memories(project_id: str, request: GetMemoryRequest) -> dict:
 
 
 def delete_memories(project_id: str, request: DeleteMemoryRequest) -> None:
+    """Deletes the memories and the archived versions they replaced, and records the delete
+    so that a job accepted before it does not write them again."""
     modes = [bool(request.memory_ids), request.user_id is not None, request.filter is not None]
     if sum(modes) != 1:
         raise InvalidParameter("memory_ids/user_id/filter", "must be exactly one of the three")
+    flt = parse_filter(request.filter)
     with transaction() as session:
+        lock_out_jobs(session, project_id)
+        now = now_ms()
         if request.memory_ids:
             users = request.user_ids or [None]
             ids = [i for user in users
                    for i in matching_ids(session, project_id, user, None, request.memory_ids)]
             if not ids:
                 raise MemoryNotFound(f"none of memory_ids {request.memory_ids[:5]} exists")
+            ids = with_history(session, ids)
+            record_deletion(session, project_id, now, memory_ids=ids)
+        elif request.user_id is not None:
+            ids = matching_ids(session, project_id, request.user_id, None)
+            record_deletion(session, project_id, now, user_id=request.user_id)
         else:
-            ids = matching_ids(session, project_id, request.user_id, parse_filter(request.filter))
+            ids = with_history(session, matching_ids(session, project_id, None, flt))
+            record_deletion(session, project_id, now, memory_ids=ids, flt=request.filter)
         delete_by_ids(session, ids)
     # After the commit: a point left behind by a failure here is skipped at search time.
     get_memory_index().delete(ids)
+
+
+def erase_user(project_id: str, user_id: str) -> Erased:
+    """Everything held for the user: raw messages, memories and their history, jobs and dead
+    letters in SQL, then the user's points in the index."""
+    index = get_memory_index()  # first: an index that cannot be opened leaves SQL untouched
+    with transaction() as session:
+        lock_out_jobs(session, project_id)
+        erased = erase_user_rows(session, project_id, user_id)
+    index.delete(erased.memory_ids)
+    index.delete_user(project_id, user_id)
+    return erased
 
 
 @lru_cache
