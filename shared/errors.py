@@ -1,5 +1,19 @@
 """Errors of the openmem v1 contract. Raise these; one handler turns them into the envelope."""
 
+from typing import Any
+
+# Messages quote what the client sent: bounded, so a 100 kB id does not come back whole.
+MAX_ECHO = 80
+MAX_MESSAGE = 500
+
+
+def echo(value: Any, limit: int = MAX_ECHO) -> str:
+    """A client's value as a message quotes it: strings as they are, the rest as repr,
+    cut at `limit` characters, lone surrogates (which no JSON encoder writes) as '?'."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return text.encode("utf-8", "replace").decode("utf-8")
+
 
 class APIError(Exception):
     code = 50000
@@ -7,7 +21,7 @@ class APIError(Exception):
     default_message = "internal error"
 
     def __init__(self, message: str | None = None, retry_after: int | None = None) -> None:
-        self.message = message or self.default_message
+        self.message = echo(message or self.default_message, MAX_MESSAGE)
         self.retry_after = retry_after
         super().__init__(self.message)
 
@@ -16,6 +30,7 @@ class InvalidParameter(APIError):
     code, http_status = 40000, 400
 
     def __init__(self, field: str, reason: str = "is invalid") -> None:
+        self.field, self.reason = field, reason
         super().__init__(f"parameter '{field}' {reason}")
 
 

@@ -46,6 +46,8 @@ def error_from_validation(exc: RequestValidationError) -> APIError:
     kind = err.get("type", "")
     if kind == "json_invalid":
         return InvalidParameter("body", "is not valid JSON")
+    if kind == "filter":  # the filter parser's own reason, names and all as they were sent
+        return InvalidParameter(field, err["msg"])
     if kind == "missing" or (err.get("input") is None and loc):
         return MissingParameter(field)
     if kind == "string_too_long" and loc == ["user_id"]:
@@ -57,7 +59,66 @@ def error_from_validation(exc: RequestValidationError) -> APIError:
     return InvalidParameter(field, err.get("msg", "is invalid").lower())
 
 
+def _unreadable_body(cause: BaseException | None) -> InvalidParameter:
+    if isinstance(cause, UnicodeDecodeError):
+        return InvalidParameter("body", "is not valid UTF-8")
+    if isinstance(cause, RecursionError):
+        return InvalidParameter("body", "is JSON nested too deeply")
+    return InvalidParameter("body", "cannot be read as JSON")
+
+
+def error_from_http(exc: StarletteHTTPException) -> APIError:
+    """Starlette's and FastAPI's own refusals, as the contract's codes: 4xx are 40000."""
+    if isinstance(exc.__cause__, APIError):  # raised while the body was being read
+        return exc.__cause__
+    if exc.status_code == 404:
+        error: APIError = InvalidParameter("path", f"does not exist: {exc.detail}")
+    elif exc.status_code == 405:
+        error = InvalidParameter("method", "is not allowed: every operation is POST")
+    elif exc.status_code == 400:  # FastAPI could not parse the body
+        error = _unreadable_body(exc.__cause__)
+    elif 400 <= exc.status_code < 500:
+        error = InvalidParameter("request", str(exc.detail))
+    else:
+        error = APIError(str(exc.detail))
+    error.http_status = exc.status_code
+    return error
+
+
+class AnswerUnexpectedErrors:
+    """ASGI middleware: an exception no handler took is answered with the 50000 envelope
+    like any other error. Starlette's last-resort handler answers too, but then re-raises,
+    and uvicorn closes the keep-alive connection of an app that raised: the client's next
+    request on it fails (ECONNRESET)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answering = False
+
+        async def watched_send(message) -> None:
+            nonlocal answering
+            answering = answering or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception:
+            if answering:  # half an answer is out: only closing the connection can end it
+                raise
+            log.exception("unhandled error", extra={"path": scope.get("path")})
+            await envelope_response(InternalError())(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """Call before adding other middleware: unexpected errors are answered inside them (the
+    request metrics count the 500)."""
+    app.add_middleware(AnswerUnexpectedErrors)
+
     @app.exception_handler(APIError)
     async def _api_error(_: Request, exc: APIError) -> JSONBytes:
         return envelope_response(exc)
@@ -68,16 +129,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONBytes:
-        if isinstance(exc.__cause__, APIError):  # raised while the body was being read
-            return envelope_response(exc.__cause__)
-        error = InvalidParameter("path", f"does not exist: {exc.detail}") \
-            if exc.status_code == 404 else APIError(str(exc.detail))
-        if exc.status_code == 405:
-            error = InvalidParameter("method", "is not allowed: every operation is POST")
-        error.http_status = exc.status_code
-        return envelope_response(error)
+        return envelope_response(error_from_http(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
+        """The last resort, for an error in a middleware outside AnswerUnexpectedErrors."""
         log.exception("unhandled error", extra={"path": request.url.path})
         return envelope_response(InternalError())

@@ -2,15 +2,20 @@
 (50004 and 50005 need a broker or a retriever that is down: tests/e2e.)"""
 
 import asyncio
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
 import pytest
+import uvicorn
 
 from shared.config import get_settings
 from shared.errors import RateLimited
 from shared.limits import make_rate_limiter
-from tests.stack import GUIDE_MESSAGES, Stack
+from tests.stack import API, GUIDE_MESSAGES, Stack
 
 ADD = {"user_id": "u", "conversation_id": "c", "messages": GUIDE_MESSAGES}
 
@@ -223,3 +228,150 @@ def test_nothing_is_written_by_a_rejected_add(stack: Stack) -> None:
     expect(stack.post("/add/message", bad), 400, 40000)
     assert stack.ok("/get/message", {"user_id": "atomic", "conversation_id": "c"})[
         "message_detail_list"] == []
+
+
+# Filters that once reached SQL or Qdrant and failed there with a 500. Sent as raw JSON
+# text: Python's json module (which the service parses with) reads NaN and Infinity.
+TWO_THOUSAND_CONDITIONS = '{"or": [' + ",".join(['{"agent_id": "a"}'] * 2000) + "]}"
+BAD_FILTERS = [
+    ('{"and": [{"info.a\\"b": "v"}]}', 'info.a"b'),
+    ('{"and": [{"info.a\\\\b": "v"}]}', "info keys"),
+    ('{"and": [{"create_time": {"gt": 1e30}}]}', "create_time"),
+    ('{"and": [{"create_time": {"lt": -1e30}}]}', "create_time"),
+    ('{"and": [{"update_time": {"gte": ' + str(2**70) + "}}]}", "update_time"),
+    ('{"and": [{"create_time": {"gt": Infinity}}]}', "create_time"),
+    ('{"and": [{"create_time": {"gt": NaN}}]}', "create_time"),
+    ('{"and": [{"info.a": Infinity}]}', "info.a"),
+    ('{"and": [{"info.a": -Infinity}]}', "info.a"),
+    ('{"and": [{"info.a": NaN}]}', "info.a"),
+    ('{"and": [{"info.a": ' + str(2**63) + "}]}", "info.a"),
+    ('{"and": [{"info.a": ' + str(-2**63 - 1) + "}]}", "info.a"),
+    (TWO_THOUSAND_CONDITIONS, "limit is 100"),
+    ('{"and": [{"agent_id": 5}]}', "agent_id"),
+    ('{"and": [{"app_id": "a\\u0000b"}]}', "app_id"),
+    ('{"and": [{"info.a": "\\ud800"}]}', "info.a"),
+    ('{"and": [{"tags": {"contains": "\\u0000"}}]}', "tags"),
+]
+FILTERED_ROUTES = {
+    "/search/memory": '{"user_id": "u", "query": "q", "filter": %s}',
+    "/get/memory": '{"user_id": "u", "filter": %s}',
+    "/delete/memory": '{"filter": %s}',
+}
+
+
+def post_text(stack: Stack, path: str, text: str | bytes):
+    return stack.client.post(API + path, content=text,
+                             headers={"Authorization": f"Token {stack.key}",
+                                      "Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("path", FILTERED_ROUTES)
+@pytest.mark.parametrize(("flt", "mentions"), BAD_FILTERS)
+def test_filters_the_stores_cannot_hold_are_40000(stack: Stack, path: str, flt: str,
+                                                  mentions: str) -> None:
+    response = post_text(stack, path, FILTERED_ROUTES[path] % flt)
+    expect(response, 400, 40000, mentions)
+    assert "filter" in response.json()["message"]
+
+
+def test_a_hundred_conditions_compile_in_both_stores(stack: Stack) -> None:
+    """At the limit, of the kind that nests deepest in SQL: 400 time bounds in an `or`."""
+    bounds = {"gt": 0, "gte": 1, "lt": 2, "lte": 3}
+    flt = {"or": [{"create_time": bounds}] * 99 + [{"info.first name": "x"}]}
+    assert stack.ok("/get/memory", {"user_id": "nobody", "filter": flt})["total"] == 0
+    assert stack.search("nobody", "q", filter=flt)["memory_detail_list"] == []
+    assert stack.ok("/delete/memory", {"filter": flt}) == {"success": True}
+
+
+AWKWARD_KEYS = ["first name", "a:b", "a#b", "$.x", "a.b", "a[0]", "语言", "it's", " "]
+
+
+def test_any_info_key_filters_alike_in_search_get_and_delete(stack: Stack) -> None:
+    """Keys with spaces, colons, '#', '$.', dots, brackets or Chinese: each one key of
+    `info`, found by search (Qdrant) and get (SQL) alike, and deleted by a delete."""
+    user = f"keys-{uuid.uuid4().hex[:8]}"
+    info = {key: f"v-{i}" for i, key in enumerate(AWKWARD_KEYS)} | {"n": 7}
+    stack.wait(stack.add(user, "c", GUIDE_MESSAGES, info=info)["task_id"])
+    stack.wait(stack.add(user, "c2", [{"role": "user", "content": "我周末去爬黄山。"}],
+                         info={"n": 7.0})["task_id"])
+    memories = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
+    memory_ids = {m["id"] for m in memories if m["info"].get("first name")}
+    seven_ids = {m["id"] for m in memories if "n" in m["info"]}
+    assert memory_ids and seven_ids > memory_ids
+    cases = [(key, value, memory_ids) for key, value in info.items() if key != "n"] + [
+        (key, "other", set()) for key in info] + [
+        ("n", 7, seven_ids), ("n", 7.0, seven_ids), ("n", "7", set()), ("n", 7.5, set()),
+        ("n", True, set()), ("first name", 1, set())]
+    for key, wanted, found in cases:
+        flt = {"and": [{f"info.{key}": wanted}]}
+        got = {m["id"] for m in stack.ok("/get/memory", {"user_id": user, "filter": flt})[
+            "memory_detail_list"]}
+        searched = {m["id"] for m in stack.search(
+            user, "全家出游", filter=flt, memory_limit_number=25)["memory_detail_list"]}
+        assert got == searched == found, (key, wanted, got, searched)
+    assert stack.ok("/delete/memory", {"filter": {"and": [{"info.first name": "v-0"}]}}) == {
+        "success": True}
+    left = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
+    assert left and not {m["id"] for m in left} & memory_ids
+    assert not {m["id"] for m in stack.search(user, "全家出游", memory_limit_number=25)[
+        "memory_detail_list"]} & memory_ids
+
+
+def test_unreadable_bodies_are_40000(stack: Stack) -> None:
+    expect(post_text(stack, "/search/memory", b'{"user_id": "u", "query": "\xff\xfe"}'), 400,
+           40000, "UTF-8")
+    deep = '{"user_id": "u", "query": "q", "filter": ' + "[" * 5000 + "]" * 5000 + "}"
+    expect(post_text(stack, "/search/memory", deep), 400, 40000, "nested")
+
+
+def test_long_input_is_not_echoed_whole(stack: Stack) -> None:
+    response = stack.post("/get/status", {"task_id": "t" * 100_000})
+    expect(response, 400, 40000, "task_id")
+    assert len(response.text) < 1000
+    response = stack.post("/delete/memory", {"memory_ids": ["m" * 100_000] * 5})
+    expect(response, 404, 40307, "memory_ids")
+    assert len(response.text) < 1000
+    response = stack.post("/get/memory", {"user_id": "u", "filter": {
+        "and": [{"x" * 100_000: 1}]}})
+    expect(response, 400, 40000, "unknown field")
+    assert len(response.text) < 1000
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """The app behind a real uvicorn on a free port of 127.0.0.1 (keep-alive as clients
+    see it; the TestClient has no connections)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
+                                           log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_an_internal_error_answers_50000_and_keeps_the_connection(stack: Stack,
+                                                                  monkeypatch) -> None:
+    from shared.vector_store import get_memory_index
+
+    def index_down(*_args, **_kwargs):
+        raise RuntimeError("the index is down")
+
+    monkeypatch.setattr(get_memory_index(), "query", index_down)
+    with served(stack.client.app) as base, httpx.Client(
+            base_url=base + API, headers={"Authorization": f"Token {stack.key}"}) as client:
+        failed = client.post("/search/memory", json={"user_id": "u", "query": "q"})
+        expect(failed, 500, 50000, "internal error")
+        assert "the index is down" not in failed.text
+        assert failed.headers.get("connection", "").lower() != "close"
+        first = failed.extensions["network_stream"].get_extra_info("client_addr")
+        fine = client.post("/get/memory", json={"user_id": "u"})
+        assert fine.status_code == 200, fine.text
+        # The same connection answered both (httpx opens a new one for a closed one).
+        assert fine.extensions["network_stream"].get_extra_info("client_addr") == first
