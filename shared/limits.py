@@ -1,4 +1,5 @@
-"""Per-key rate limiting (token buckets) and the request size limit."""
+"""Per-key rate limiting (token buckets), failed authentications per client address, and the
+request size limit."""
 
 import asyncio
 import logging
@@ -133,6 +134,50 @@ def make_rate_limiter(redis_url: str) -> RateLimiter | SharedRateLimiter:
     if redis_url.startswith(("redis://", "rediss://")):
         return SharedRateLimiter(redis_url)
     return RateLimiter()
+
+
+class FailedAuthLimit:
+    """Failed authentications per client address, counted in the rate limiter's buckets
+    (shared through Redis when it is): a client that keeps sending bad keys gets 40300, at
+    first once over the limit, then, while its wait lasts, before its key is even looked up,
+    so a flood of random keys costs no SQL query. Each refusal is answered after `delay`
+    seconds: a refusal answered at once is asked again at once, and a flood of them took as
+    much of the process as the lookups did (README, "Security settings"); waiting costs the
+    event loop nothing."""
+
+    def __init__(self, limiter: RateLimiter | SharedRateLimiter, rate: float, burst: int,
+                 delay: float = 1.0) -> None:
+        self._limiter = limiter
+        self._rate, self._burst, self._delay = rate, burst, delay
+        self._blocked_until: dict[str, float] = {}
+
+    async def refuse_if_blocked(self, address: str) -> None:
+        until = self._blocked_until.get(address)
+        if until is None:
+            return
+        wait = until - time.monotonic()
+        if wait <= 0:
+            del self._blocked_until[address]
+            return
+        await self._refuse(address, math.ceil(wait))
+
+    async def count_failure(self, address: str) -> None:
+        """Counts one; raises RateLimited when the address is over its limit."""
+        try:
+            await self._limiter.check(f"auth-failures:{address}", self._rate, self._burst)
+        except RateLimited as exc:
+            await self._refuse(address, exc.retry_after or 1)
+
+    async def _refuse(self, address: str, retry_after: int) -> None:
+        """Answers after the delay; the address is refused for `retry_after` seconds from the
+        answer on, so a client that does not wait as told stays refused."""
+        await asyncio.sleep(min(self._delay, retry_after))
+        if len(self._blocked_until) > 100_000:
+            self._blocked_until.clear()
+        self._blocked_until[address] = time.monotonic() + retry_after
+        raise RateLimited(f"too many failed authentications from this address (limit "
+                          f"{self._rate:g}/s); retry after {retry_after}s",
+                          retry_after=retry_after)
 
 
 class BodySizeLimit:

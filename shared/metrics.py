@@ -22,6 +22,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from shared.config import get_settings
+
 log = logging.getLogger(__name__)
 FAST = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 SLOW = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
@@ -34,8 +36,24 @@ JOB_SECONDS = Histogram("memos_job_seconds", "Time a worker spends on one extrac
                         buckets=SLOW)
 LAG = Histogram("memos_add_to_searchable_seconds",
                 "From add/message accepted to its memories searchable", buckets=SLOW)
-MEMORIES_WRITTEN = Counter("memos_memories_written_total", "Memories written by jobs",
-                           ["project"])
+
+
+def project_label(project_id: str) -> str:
+    """The `project` label of a series: the project's name (visible to whoever reads
+    /metrics), or with METRICS_PROJECT_LABELS=false empty, which Prometheus stores as no
+    label, so every project adds up in one series."""
+    return project_id if get_settings().metrics_project_labels else ""
+
+
+class ProjectCounter(Counter):
+    """A counter labelled by project, whatever its call sites pass, as project_label says."""
+
+    def labels(self, project: str):  # type: ignore[override]
+        return super().labels(project_label(project))
+
+
+MEMORIES_WRITTEN = ProjectCounter("memos_memories_written_total", "Memories written by jobs",
+                                  ["project"])
 EMBEDDING_SECONDS = Histogram("memos_embedding_seconds", "Embedding latency per call",
                               ["kind"], buckets=FAST)
 ADDS_PER_COMMIT = Histogram("memos_adds_per_commit",
@@ -91,8 +109,12 @@ class ServiceState:
                                           "Failed jobs waiting for a replay", value=failed))
         memories = GaugeMetricFamily("memos_memories", "Activated memories per project",
                                      labels=["project"])
+        by_label: dict[str, int] = {}
         for project, count in per_project:
-            memories.add_metric([project], count)
+            label = project_label(project)
+            by_label[label] = by_label.get(label, 0) + count
+        for label, count in by_label.items():
+            memories.add_metric([label], count)
         families.append(memories)
         return families
 
@@ -149,8 +171,10 @@ def install_metrics(app: FastAPI, service: str, state: ServiceState | None = Non
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
 
-def start_worker_metrics_server(port: int) -> None:
-    """The worker's /metrics, served by its main process for all of its pool's children."""
+def start_worker_metrics_server(port: int, host: str):
+    """The worker's /metrics, served by its main process for all of its pool's children, on
+    HOST like the HTTP services (loopback unless set otherwise). Returns the server."""
     from prometheus_client import start_http_server
 
-    start_http_server(port, registry=registry_for_scrape())
+    server, _ = start_http_server(port, addr=host, registry=registry_for_scrape())
+    return server

@@ -1,18 +1,16 @@
 """The retriever as its own process: search for gateways, behind a shared token."""
 
-import secrets
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 
 from services.retriever.service import search_memories
-from shared.config import get_settings
-from shared.errors import InvalidApiKey
 from shared.filters import Condition, MemoryFilter
 from shared.http import install_error_handlers, ok
+from shared.internal_http import internal_caller
 from shared.lexical import Terms
 from shared.logs import configure_logging
 from shared.metrics import install_metrics
@@ -54,11 +52,6 @@ class IndexQuery(BaseModel):
     project_id: str
     user_id: str
     filter: dict[str, Any] | None = None
-
-
-def internal_caller(x_internal_token: Annotated[str | None, Header()] = None) -> None:
-    if not secrets.compare_digest(x_internal_token or "", get_settings().internal_token):
-        raise InvalidApiKey("invalid internal token")
 
 
 def create_app() -> FastAPI:

@@ -1,11 +1,14 @@
 """`memos serve` (what `make run` starts) as a real process: restart persistence, the queue
 being down, a retriever being down."""
 
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.process import MEMOS, post, run_service
 from tests.stack import GUIDE_MESSAGES
@@ -101,3 +104,63 @@ def test_gateway_forwards_search_to_a_retriever_process(tmp_path: Path) -> None:
         stranger = httpx.post(retriever.base + "/internal/search", json={
             "project_id": "default", "request": {"user_id": "memos_user_123", "query": "q"}})
         assert stranger.status_code == 401 and stranger.json()["code"] == 40132
+
+
+def test_serve_keeps_its_data_dir_to_its_user(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)  # as an earlier version left it
+    with run_service("serve", data) as service:
+        key = (data / "api-key").read_text().strip()
+        post(service, key, "/add/message", {**CONVERSATION, "messages": GUIDE_MESSAGES})
+        wait_searchable(service, key, "国庆去哪玩")  # the queue and the index have written
+        paths = [p for p in [data, *data.rglob("*")] if p != service.log]  # the test's log
+        names = {p.name for p in paths}
+        assert {"memos.db", "queue.aof", "api-key", "qdrant-edge"} <= names, names
+        wider = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in paths
+                 if p.stat().st_mode & 0o077}
+        assert not wider, wider  # dirs 700, files 600
+
+
+def redis_servers_in(*folders: Path) -> list[int]:
+    """Pids of the redis-servers whose socket is in one of `folders` (their process title)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_text() if proc.name.isdigit() else ""
+        except OSError:
+            continue
+        if "redis-server" in title and any(str(folder) in title for folder in folders):
+            found.append(int(proc.name))
+    return found
+
+
+def kill_serve(service, *folders: Path) -> list[int]:
+    """kill -9 of `memos serve` alone, as an OOM killer or a crash would; the redis-servers
+    still running 10 s later (killed too, once counted)."""
+    os.kill(service.process.pid, signal.SIGKILL)
+    service.process.wait()
+    deadline = time.monotonic() + 10
+    while redis_servers_in(*folders) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = redis_servers_in(*folders)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.mark.parametrize("depth", ["short", "too-long-for-a-socket"])
+def test_serve_killed_leaves_no_socket_dir_and_no_queue(tmp_path: Path, depth: str) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    data = tmp_path / "data"
+    if depth != "short":  # the socket then goes to the temp folder
+        data = tmp_path / ("d" * 60) / ("a" * 60) / "data"
+    for _ in range(2):
+        with run_service("serve", data, TMPDIR=str(temp)) as service:
+            key = (data / "api-key").read_text().strip()
+            assert post(service, key, "/get/memory", {"user_id": "u"}).json()["code"] == 0
+            in_temp = list(temp.glob("memos-redis-*"))
+            assert len(in_temp) == (0 if depth == "short" else 1), in_temp
+            assert not kill_serve(service, data, temp), "the queue outlived the service"
+    with run_service("serve", data, TMPDIR=str(temp)):  # the killed ones' dirs are removed
+        assert len(list(temp.glob("memos-redis-*"))) == (0 if depth == "short" else 1)

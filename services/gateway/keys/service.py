@@ -81,6 +81,12 @@ class KeyCache:
             raise InvalidApiKey()
         return entry[1]
 
+    def was_valid(self, key: str) -> bool:
+        """Whether the key was valid when last looked up, however long ago (within the cache's
+        size): it may be looked up again while its client's address is held back."""
+        entry = self._entries.get(hash_key(key))
+        return entry is not None and entry[1] is not None
+
     def look_up(self, session_factory, key: str) -> AuthenticatedProject:
         """Reads the key from SQL and remembers the answer for CACHE_SECONDS."""
         digest = hash_key(key)
