@@ -109,12 +109,19 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
 
 
 def fit_model(groups: list[Group]):
-    from services.retriever.ranking import RelativityModel, linear, session_features
+    """The memory model on every candidate; the session model on those the memory model
+    puts first (RETURNED), so that relativity is calibrated on what a search returns."""
+    from services.retriever.ranking import RETURNED, RelativityModel, linear, session_features
 
     y = np.concatenate([g.labels for g in groups])
     memory = fit(np.vstack([g.features for g in groups]), y)
-    session = fit(np.vstack([session_features(linear(tuple(memory), g.features), g.conversations)
-                             for g in groups]), y)
+    xs, ys = [], []
+    for g in groups:
+        logits = linear(tuple(memory), g.features)
+        top = np.argsort(-logits, kind="stable")[:RETURNED]
+        xs.append(session_features(logits, g.conversations)[top])
+        ys.append(g.labels[top])
+    session = fit(np.vstack(xs), np.concatenate(ys))
     return RelativityModel(tuple(round(float(w), 3) for w in memory),
                            tuple(round(float(w), 3) for w in session))
 
