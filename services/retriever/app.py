@@ -34,6 +34,11 @@ class IndexDelete(BaseModel):
     ids: list[str]
 
 
+class IndexUser(BaseModel):
+    project_id: str
+    user_id: str
+
+
 class IndexRequest(BaseModel):
     vector: list[float] | None = None
     indices: list[int] | None = None
@@ -87,6 +92,12 @@ def create_app() -> FastAPI:
     def index_delete(body: IndexDelete) -> dict:
         get_memory_index().delete(body.ids)
         return ok({"deleted": len(body.ids)})
+
+    @internal.post("/index/delete-user")
+    def index_delete_user(body: IndexUser) -> dict:
+        """An erasure: every point of the user, whether SQL still knows it or not."""
+        get_memory_index().delete_user(body.project_id, body.user_id)
+        return ok({})
 
     app.include_router(internal)
 

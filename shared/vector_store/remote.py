@@ -46,8 +46,8 @@ class RemoteIndex:
             self._client.call("/internal/index/delete", {"ids": ids})
 
     def delete_user(self, project_id: str, user_id: str) -> None:
-        """Nothing more to do here: an erasure deletes the user's points by the ids SQL
-        holds, and the retriever that owns the index skips points without rows."""
+        self._client.call("/internal/index/delete-user",
+                          {"project_id": project_id, "user_id": user_id})
 
     def close(self) -> None:
         self._client.close()

@@ -233,3 +233,37 @@ def test_consolidation_through_the_retrievers_index(tmp_path, database) -> None:
         assert states == [("[user观点]用户住在杭州。", "archived", 1),
                           ("[user观点]用户搬到了上海。", "activated", 1),
                           ("[user观点]用户每周三晚上去游泳。", "activated", 2)]
+
+
+def test_erasure_reaches_the_retrievers_index(tmp_path, database) -> None:
+    """A gateway without a Qdrant server of its own erases the user's points in the index the
+    retriever owns, those SQL no longer knows included (a point whose row never committed)."""
+    with running_cluster(tmp_path, database, workers=1) as cluster:
+        task = cluster.call("p", "/add/message", {
+            "user_id": "u", "conversation_id": "c",
+            "messages": [{"role": "user", "content": "My phone number is 555-0101."}]})["task_id"]
+        cluster.wait_done("p", [task])
+        internal = {"X-Internal-Token": cluster.env["INTERNAL_TOKEN"]}
+        vector = [1.0] + [0.0] * 383
+        orphan = {"id": "00000000-0000-4000-8000-000000000001", "vector": vector,
+                  "indices": [1], "values": [1.0],
+                  "payload": {"project_id": "p", "user_id": "u",
+                              "conversation_id": "c", "status": "activated",
+                              "memory_type": "WorkingMemory", "tags": [], "info": {},
+                              "agent_id": None, "app_id": None, "confidence": 1.0,
+                              "memory_time": None, "create_time": 1, "update_time": 1,
+                              "subject": None}}
+        query = {"queries": [{"vector": vector, "limit": 100}],
+                 "project_id": "p", "user_id": "u"}
+
+        def points() -> int:
+            answer = httpx.post(cluster.retriever.base + "/internal/index/query", json=query,
+                                headers=internal).json()
+            assert answer["code"] == 0, answer
+            return len(answer["data"][0])
+
+        assert httpx.post(cluster.retriever.base + "/internal/index/upsert",
+                          json={"items": [orphan]}, headers=internal).json()["code"] == 0
+        assert points() == 2
+        cluster.call("p", "/delete/user", {"user_id": "u"})
+        assert points() == 0

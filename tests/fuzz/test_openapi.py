@@ -19,7 +19,8 @@ from tests.e2e.process import Service, run_service
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[Service, str]]:
     data = tmp_path_factory.mktemp("fuzz") / "data"
-    with run_service("serve", data, RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING") as service:
+    with run_service("serve", data, RATE_LIMIT_PER_SECOND="0", AUTH_FAILURES_PER_SECOND="0",
+                     LOG_LEVEL="WARNING") as service:
         yield service, (Path(data) / "api-key").read_text().strip()
 
 
