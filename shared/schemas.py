@@ -1,12 +1,12 @@
 """Request and response models of the openmem v1 API (the edges of the service)."""
 
 import math
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from shared.clock import read_chat_time
 from shared.errors import InvalidParameter
 from shared.filters import parse_filter
 
@@ -43,31 +43,10 @@ def _storable(value: str) -> str:
 
 StorableText = Annotated[str, AfterValidator(_storable)]
 CHAT_TIME_CHARS = 64  # the messages.chat_time column
-# The spellings the extractor reads besides ISO 8601 (services/extractor/rules.py,
-# normalize_time); LoCoMo's "1:56 pm on 8 May, 2023" is the last.
-CHAT_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
-                     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%I:%M %p on %d %B, %Y")
-
-
-def _parses_as_time(text: str) -> bool:
-    try:
-        datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return True
-    except ValueError:
-        pass
-    for fmt in CHAT_TIME_FORMATS:
-        try:
-            datetime.strptime(text, fmt)
-            return True
-        except ValueError:
-            continue
-    return False
-
-
 def _chat_time(value: str) -> str:
     """A time the extractor can date memories by, kept as sent. Years run from 1 to 9999
     (what a date holds): "99999-01-01" or SQL would otherwise come back as a memory_time."""
-    if len(value) > CHAT_TIME_CHARS or not _parses_as_time(value.strip()):
+    if len(value) > CHAT_TIME_CHARS or read_chat_time(value) is None:
         raise PydanticCustomError(
             "chat_time", "is not a date and time (ISO 8601 such as '2025-06-11 10:00:00', "
                          "'2025/06/11', or '1:56 pm on 8 May, 2023'; years 1 to 9999)")

@@ -20,6 +20,7 @@ from typing import TypeVar
 from services.extractor.dates import resolve_relative_times
 from services.extractor.english import third_person
 from services.extractor.schemas import ExtractedMemory, Turn
+from shared.clock import read_chat_time
 from shared.text import CJK, keywords, language
 
 log = logging.getLogger(__name__)
@@ -64,25 +65,14 @@ CLAUSE = re.compile(f"[{CLAUSE_MARKS}]")
 HELP_REQUEST = re.compile(r"[你您].*[吗呢]|\b(can|could|would|will) you\b", re.IGNORECASE)
 FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 RESOLVED = re.compile(r"（[^）]*\d{4}[^）]*）|\([^)]*\d{4}[^)]*\)")
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
-                "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%I:%M %p on %d %B, %Y")
 
 
 def normalize_time(value: str | None) -> str | None:
     """chat_time in any common spelling → 'YYYY-MM-DD HH:MM:SS'; unknown spellings kept."""
     if not value:
         return None
-    text = value.strip()
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        pass
-    for fmt in TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            continue
-    return text
+    read = read_chat_time(value)
+    return read.strftime("%Y-%m-%d %H:%M:%S") if read else value.strip()
 
 
 def rewrite_person(text: str, role: str) -> str:
