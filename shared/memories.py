@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from shared.db.info_match import info_equals
-from shared.db.models import Deletion, Memory, MemorySource, MemoryTag
+from shared.db.models import Deletion, Memory, MemorySource, MemoryTag, Task
 from shared.filters import Condition, MemoryFilter, parse_filter
 
 # Deletes take this lock alone per project, jobs' final writes share it: a delete waits for
@@ -192,3 +192,14 @@ def deleted_before_written(session: Session, project_id: str, accepted: int,
         Deletion.project_id == project_id, Deletion.delete_time >= accepted)))
     return {m.id for m in memories
             if any(deletion_covers(d, m, accepted) for d in deletions)}
+
+
+def forget_spent_deletions(session: Session) -> int:
+    """Deletions older than every unfinished job (running, or failed and replayable) can
+    cover nothing any more; returns how many were dropped."""
+    oldest = session.scalar(select(func.min(Task.create_time)).where(
+        Task.status.in_(("running", "failed"))))
+    spent = delete(Deletion)
+    if oldest is not None:
+        spent = spent.where(Deletion.delete_time < oldest)
+    return session.execute(spent).rowcount or 0

@@ -21,6 +21,7 @@ from shared.config import get_settings
 from shared.db.models import Task
 from shared.db.session import transaction
 from shared.dead_letters import record_failure
+from shared.memories import forget_spent_deletions
 from shared.queue import configure_celery, enqueue_extractions
 
 log = logging.getLogger(__name__)
@@ -145,5 +146,7 @@ class OutboxRelay:
         while not self._stop.wait(interval):
             try:
                 redrive_pending()
+                with transaction() as session:
+                    forget_spent_deletions(session)
             except Exception:
                 log.exception("outbox relay pass failed")

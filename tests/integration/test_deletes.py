@@ -236,8 +236,6 @@ def a_user_with_everything(stack: Stack, monkeypatch) -> tuple[str, str, list[st
     good (a dead letter); returns (user, phone, every string that identifies their data)."""
     user, phone = unique("erase"), f"555-{uuid.uuid4().int % 10_000:04d}"
     stack.wait(stack.add(user, "c0", said("I have a dog named Max."))["task_id"])
-    stack.ok("/delete/memory", {"user_id": user})
-    stack.wait(stack.add(user, "c1", said(f"My phone number is {phone}."))["task_id"])
     settings = get_settings()
     with monkeypatch.context() as broken:
         broken.setattr(settings, "embedder", "openai")
@@ -245,6 +243,9 @@ def a_user_with_everything(stack: Stack, monkeypatch) -> tuple[str, str, list[st
         broken.setattr(settings, "job_max_attempts", 1)
         failed = stack.add(user, "c2", said(f"Call me at {phone} after six."))["task_id"]
         assert stack.wait(failed) == "failed"
+    # After the failed job, which may be replayed: the relay keeps the deletion for it.
+    stack.ok("/delete/memory", {"user_id": user})
+    stack.wait(stack.add(user, "c1", said(f"My phone number is {phone}."))["task_id"])
     (memory,) = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
     assert phone in memory["memory_value"]
     needles = [user, phone, failed, memory["id"], *(s["id"] for s in memory["sources"])]
@@ -360,3 +361,26 @@ def test_what_a_deletion_covers() -> None:
     assert covers(filter={"and": [{"create_time": {"lt": 2_000}}]})
     assert not covers(filter={"and": [{"create_time": {"gte": 2_000}}]})
     assert not covers()
+
+
+def test_deletions_no_job_can_meet_are_forgotten(stack: Stack, monkeypatch) -> None:
+    """A deletion matters only to jobs accepted before it: once none is unfinished, the relay
+    drops it; while one is held back, the deletions after it stay."""
+    from shared.db.models import Deletion
+    from shared.memories import forget_spent_deletions
+
+    user = unique("u")
+    with held_jobs(monkeypatch, "queued") as gate:
+        task = stack.add(user, "c1", said("I have a cat named Tom."))["task_id"]
+        gate.wait_for(task)
+        stack.ok("/delete/memory", {"user_id": user})
+        with transaction() as session:
+            forget_spent_deletions(session)
+            kept = session.scalars(text("SELECT count(*) FROM deletions WHERE user_id = :u"),
+                                   {"u": user}).one()
+        assert kept == 1
+        gate.released.set()
+        assert stack.wait(task) == "completed"
+    with transaction() as session:
+        forget_spent_deletions(session)
+        assert session.query(Deletion).filter(Deletion.user_id == user).count() == 0
