@@ -497,6 +497,9 @@ def _you_plural(t: _Turn, k: int) -> bool:
     return True
 
 
+_PARTINGS = {"soon", "later", "then", "tomorrow", "around", "there", "next"}
+
+
 def _you_formula(t: _Turn, k: int) -> bool:
     """Set phrases: "You're welcome" and "…, you know?" stay; "Thank you" opening a clause →
     "Caroline thanks Melanie"."""
@@ -505,6 +508,13 @@ def _you_formula(t: _Turn, k: int) -> bool:
         return True
     if t.low[k] != "you":
         return False
+    ends = k + 2 > len(t.low) - 1 or re.match(r"\s*[,.?!]", t.gaps[k + 2])
+    opens = not t.spaced(k) or t.start[k - 1] or _CLAUSE_BREAK.search(t.gaps[k - 1])
+    if (after == "bet" and ends) or (after == "never" and t.spaced(k + 2)
+                                     and t.low[k + 2] == "know"):
+        return True  # "You bet!", "you never know": nobody in particular
+    if t.spaced(k) and t.low[k - 1] == "see" and opens and (ends or after in _PARTINGS):
+        return True  # "See you soon!" is a goodbye
     if (
         after in ("know", "see")
         and _inverted(t, k) is None

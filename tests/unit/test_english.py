@@ -330,3 +330,18 @@ def test_roman_numeral_and_ie_are_not_pronouns() -> None:
 def test_turn_without_pronouns_is_returned_as_is() -> None:
     text = "Looks good! How did the extra funding help?"
     assert caroline(text) is text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("You bet! You'll be the first to know.", "You bet! Melanie will be the first to know."),
+        ("You never know what happens.", "You never know what happens."),
+        ("See you soon!", "See you soon!"),
+        ("Bye, see you later.", "Bye, see you later."),
+        ("I will see you at the game.", "Caroline will see Melanie at the game."),
+        ("You bet on the horse?", "Melanie bet on the horse?"),
+    ],
+)
+def test_set_phrases_with_you_name_nobody(text: str, expected: str) -> None:
+    assert caroline(text) == expected
