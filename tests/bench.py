@@ -5,7 +5,8 @@ this machine), printed as a table and written to bench-results/bench.json.
 BENCH_SIZES (default "1000,10000,100000") sets the memory counts searched at; BENCH_ADDS the
 number of timed adds (default 300); BENCH_JOBS the jobs per worker-throughput run (default
 200); BENCH_MEM0_SIZES (default "1000,10000") the memory counts mem0 runs the same searches
-at."""
+at; BENCH_LARGE_ADD_WAIT (default 1800) the seconds the 2 MB add's extraction is waited
+for."""
 
 import asyncio
 import json
@@ -154,6 +155,69 @@ def bench_lag(client: Client, samples: int = 20) -> dict:
             time.sleep(0.005)
         lags.append((time.perf_counter() - started) * 1000)
     return percentiles(lags)
+
+
+LARGE_ADD_WORDS = (
+    "I went to the market with my sister yesterday and we bought fresh apples for the pie my "
+    "daughter loves to bake on weekends because she says it reminds her of grandma who lived "
+    "in Lisbon and taught us how to cook fish stew with tomatoes onions and garlic while the "
+    "radio played old jazz songs from the sixties next week we plan to visit the museum "
+    "downtown and then hike along the river trail near the old mill").split()
+
+
+def large_add(messages: int = 500, chars: int = 3700) -> list[dict]:
+    """A valid add near every limit: `messages` user turns of `chars` characters of real
+    words without sentence punctuation (about 1.9 MB of JSON at the defaults)."""
+    turns = []
+    for i in range(messages):
+        words, length = [], 0
+        while length < chars:
+            word = LARGE_ADD_WORDS[(i * 7 + len(words) * 13) % len(LARGE_ADD_WORDS)]
+            words.append(word)
+            length += len(word) + 1
+        turns.append({"role": "user", "content": " ".join(words)[:chars]})
+    return turns
+
+
+def neighbour_searches(api: str, key: str, user: str, seconds: float) -> list[float] | None:
+    """search/memory latencies of one user, 10 a second open loop for `seconds`; None if
+    some were still unanswered a minute after the last was sent."""
+    from tests.load import open_loop
+
+    def search(i: int) -> tuple[str, dict]:
+        return "/search/memory", {"user_id": user, "conversation_id": "c0",
+                                  "query": f"what about {TOPICS[i % 18]}"}
+
+    try:
+        latencies, codes = asyncio.run(asyncio.wait_for(
+            open_loop(api, key, 10, seconds, search), timeout=seconds + 60))
+    except TimeoutError:
+        return None
+    assert set(codes) == {0}, f"answers other than success: {codes}"
+    return latencies
+
+
+def bench_search_during_large_add(api: str, key: str, seconds: float = 30) -> dict:
+    """Another user's search/memory latency, idle and while a 2 MB add (500 messages of 3.7k
+    characters) is extracted, and how long that add takes to extract (waited for up to
+    BENCH_LARGE_ADD_WAIT seconds, default 1800)."""
+    client = Client(api, key)
+    user = f"bench-neighbour-{uuid.uuid4().hex[:6]}"
+    client.wait_all([client.add(user, f"c{i}", fact(i)) for i in range(20)])
+    neighbour_searches(api, key, user, 2)  # warm up
+    idle = neighbour_searches(api, key, user, seconds)
+    started = time.perf_counter()
+    task_id = client.call("/add/message", {"user_id": f"bench-large-{uuid.uuid4().hex[:6]}",
+                                           "conversation_id": "big", "messages": large_add()})[
+        "task_id"]
+    during = neighbour_searches(api, key, user, seconds)
+    wait = float(os.environ.get("BENCH_LARGE_ADD_WAIT", "1800"))
+    while (client.call("/get/status", {"task_id": task_id})["status"] == "running"
+           and time.perf_counter() - started < wait):
+        time.sleep(1)
+    done = client.call("/get/status", {"task_id": task_id})["status"] != "running"
+    return {"idle": percentiles(idle), "during": percentiles(during) if during else None,
+            "extraction_s": round(time.perf_counter() - started) if done else None}
 
 
 def preload(data_dir: Path, size: int, user: str) -> float:
@@ -331,6 +395,10 @@ def main() -> None:
         results["add"] = bench_adds(client, adds)
         results["add_to_searchable_ms"] = bench_lag(client)
         results["add"]["rates"] = bench_add_rates(svc.api, key, [100, 250], seconds)
+    with tempfile.TemporaryDirectory() as tmp, run_service(
+            "serve", Path(tmp) / "data", RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING") as svc:
+        results["large_add"] = bench_search_during_large_add(
+            svc.api, (Path(tmp) / "data" / "api-key").read_text().strip())
     results["search"] = [bench_search(size) for size in sizes]
     mem0_sizes = [int(s) for s in os.environ.get("BENCH_MEM0_SIZES", "1000,10000").split(",")
                   if s]
@@ -351,6 +419,11 @@ def main() -> None:
     rows += [("serve: add -> searchable lag", results["add_to_searchable_ms"])]
     rows += [(f"serve: search/memory at {s['memories']} memories, one user", s)
              for s in results["search"]]
+    large = results["large_add"]
+    rows += [("serve: search p95 while a 2 MB add extracts: idle (10/s, another user)",
+              large["idle"]),
+             ("serve: search p95 while a 2 MB add extracts: during",
+              large["during"] or {"p50": "stalled", "p95": "", "p99": ""})]
     print(f"{'measure':72} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for name, values in rows:
         print(f"{name:72} {values['p50']:>7} {values['p95']:>7} {values['p99']:>7}")
@@ -359,6 +432,9 @@ def main() -> None:
           "An add carries 2 messages (a user line and the answer); rates are open loop, "
           "latencies timed from each add's scheduled moment.")
     print(f"serve: extraction (rule extractor) {results['add']['extraction_jobs_per_s']} jobs/s")
+    print("serve: the 2 MB add (500 messages of 3.7k characters) extracted in "
+          + (f"{large['extraction_s']} s" if large["extraction_s"] is not None
+             else f"more than {os.environ.get('BENCH_LARGE_ADD_WAIT', '1800')} s"))
     for s in results["search"]:
         print(f"{s['memories']} memories preloaded (SQL rows and index points, then the HNSW "
               f"build) in {s['preload_s']} s")

