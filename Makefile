@@ -37,6 +37,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: install sdk prometheus lint
 	$(BIN)/pytest

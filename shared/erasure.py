@@ -26,19 +26,28 @@ class Erased:
 def erase_user_rows(session: Session, project_id: str, user_id: str) -> Erased:
     # Jobs first: a running job holds its task row while it touches memories, so taking the
     # task rows before the memories keeps the two from waiting on each other.
-    task_ids = list(session.scalars(select(Task.id).where(
-        Task.project_id == project_id, Task.user_id == user_id).with_for_update()))
+    task_ids = list(
+        session.scalars(
+            select(Task.id)
+            .where(Task.project_id == project_id, Task.user_id == user_id)
+            .with_for_update()
+        )
+    )
     dead_letters = delete_dead_letters(session, task_ids)
-    jobs = session.execute(delete(Task).where(Task.project_id == project_id,
-                                              Task.user_id == user_id)).rowcount
+    jobs = session.execute(
+        delete(Task).where(Task.project_id == project_id, Task.user_id == user_id)
+    ).rowcount
     memory_ids = matching_ids(session, project_id, user_id, None)
     delete_by_ids(session, memory_ids)
-    users_messages = select(Message.id).where(Message.project_id == project_id,
-                                              Message.user_id == user_id)
+    users_messages = select(Message.id).where(
+        Message.project_id == project_id, Message.user_id == user_id
+    )
     # Sources elsewhere that quote the user's messages (none are made today; kept safe).
     session.execute(delete(MemorySource).where(MemorySource.message_id.in_(users_messages)))
-    messages = session.execute(delete(Message).where(Message.project_id == project_id,
-                                                     Message.user_id == user_id)).rowcount
-    session.execute(delete(Deletion).where(Deletion.project_id == project_id,
-                                           Deletion.user_id == user_id))
+    messages = session.execute(
+        delete(Message).where(Message.project_id == project_id, Message.user_id == user_id)
+    ).rowcount
+    session.execute(
+        delete(Deletion).where(Deletion.project_id == project_id, Deletion.user_id == user_id)
+    )
     return Erased(messages, len(memory_ids), jobs, dead_letters, memory_ids)

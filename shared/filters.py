@@ -22,7 +22,7 @@ MAX_CONDITIONS = 100
 # Years 0001 to 9999, the span of "YYYY-MM-DD" dates.
 MIN_EPOCH_MS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp() * 1000)
 MAX_EPOCH_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
-INT64 = (-2**63, 2**63 - 1)  # integers SQL and Qdrant both store
+INT64 = (-(2**63), 2**63 - 1)  # integers SQL and Qdrant both store
 # Qdrant's JSON paths quote a key in "..." with no escapes: keys with these cannot be named.
 UNQUOTABLE = ('"', "\\")
 
@@ -61,9 +61,12 @@ def _to_epoch_ms(field: str, value: Any) -> int:
         raise _bad(f"'{field}' bounds must be epoch milliseconds or 'YYYY-MM-DD HH:MM:SS'")
     if isinstance(value, int | float):
         if not (isinstance(value, int) or math.isfinite(value)) or not (
-                MIN_EPOCH_MS <= value <= MAX_EPOCH_MS):
-            raise _bad(f"'{field}' bound {echo(value)} is outside epoch milliseconds "
-                       f"{MIN_EPOCH_MS} to {MAX_EPOCH_MS} (years 1 to 9999)")
+            MIN_EPOCH_MS <= value <= MAX_EPOCH_MS
+        ):
+            raise _bad(
+                f"'{field}' bound {echo(value)} is outside epoch milliseconds "
+                f"{MIN_EPOCH_MS} to {MAX_EPOCH_MS} (years 1 to 9999)"
+            )
         return int(value)
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
@@ -100,8 +103,11 @@ def _checked_scalar(field: str, value: Any) -> Any:
         return _checked_text(field, value)
     if isinstance(value, float) and not math.isfinite(value):
         raise _bad(f"'{echo(field)}' takes a finite number, not {value}")
-    if isinstance(value, int) and not isinstance(value, bool) and not (
-            INT64[0] <= value <= INT64[1]):
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not (INT64[0] <= value <= INT64[1])
+    ):
         raise _bad(f"'{echo(field)}' takes integers of 64 bits at most")
     return value
 
@@ -109,7 +115,7 @@ def _checked_scalar(field: str, value: Any) -> Any:
 def _parse_condition(raw: Any) -> list[Condition]:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise _bad("each condition must be an object with one field")
-    (field, value), = raw.items()
+    ((field, value),) = raw.items()
     if field in ("and", "or"):
         raise _bad("nested and/or groups are not supported")
     if field in ("agent_id", "app_id"):
@@ -121,10 +127,12 @@ def _parse_condition(raw: Any) -> list[Condition]:
             raise _bad(f"'{echo(field)}': info keys cannot contain '\"' or '\\'")
         return [Condition(_checked_text(field, field), "eq", _checked_scalar(field, value))]
     if field == "tags":
-        if not isinstance(value, dict) or set(value) != {"contains"} or not isinstance(
-            value["contains"], str
+        if (
+            not isinstance(value, dict)
+            or set(value) != {"contains"}
+            or not isinstance(value["contains"], str)
         ):
-            raise _bad("'tags' takes {\"contains\": \"tag\"}")
+            raise _bad('\'tags\' takes {"contains": "tag"}')
         return [Condition("tags", "contains", _checked_text("tags", value["contains"]))]
     if field in TIME_FIELDS:
         if not isinstance(value, dict) or not value or not set(value) <= set(RANGE_OPS):
@@ -137,8 +145,8 @@ def parse_filter(raw: dict[str, Any] | None) -> MemoryFilter | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("and", "or"):
-        raise _bad("must be {\"and\": [...]} or {\"or\": [...]}")
-    (mode, items), = raw.items()
+        raise _bad('must be {"and": [...]} or {"or": [...]}')
+    ((mode, items),) = raw.items()
     if not isinstance(items, list) or not items:
         raise _bad(f"'{mode}' must hold a non-empty list of conditions")
     if len(items) > MAX_CONDITIONS:

@@ -35,8 +35,11 @@ def ok(data: Any) -> JSONBytes:
 
 def envelope_response(error: APIError) -> JSONBytes:
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-    return JSONBytes({"code": error.code, "data": None, "message": error.message},
-                     status_code=error.http_status, headers=headers)
+    return JSONBytes(
+        {"code": error.code, "data": None, "message": error.message},
+        status_code=error.http_status,
+        headers=headers,
+    )
 
 
 def error_from_validation(exc: RequestValidationError) -> APIError:

@@ -14,10 +14,12 @@ from shared.config import Settings, get_settings
 from shared.errors import APIError, InvalidApiKey
 
 DEFAULT_INTERNAL_TOKEN: str = Settings.model_fields["internal_token"].default
-TOKEN_HOWTO = ("set INTERNAL_TOKEN to one secret shared by the gateway, retriever and workers, "
-               "for instance by adding it to .env:\n"
-               "  python -c \"import secrets; print('INTERNAL_TOKEN=' + "
-               "secrets.token_urlsafe(32))\" >> .env")
+TOKEN_HOWTO = (
+    "set INTERNAL_TOKEN to one secret shared by the gateway, retriever and workers, "
+    "for instance by adding it to .env:\n"
+    "  python -c \"import secrets; print('INTERNAL_TOKEN=' + "
+    'secrets.token_urlsafe(32))" >> .env'
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -36,11 +38,12 @@ def unsafe_token_reason(service: str, settings: Settings) -> str | None:
     guarded by the published default token can search and delete every project's memories."""
     if is_loopback(settings.host) or settings.internal_token not in ("", DEFAULT_INTERNAL_TOKEN):
         return None
-    which = (f"is the default {DEFAULT_INTERNAL_TOKEN!r}" if settings.internal_token
-             else "is empty")
-    return (f"memos {service}: refusing to listen on HOST={settings.host} while INTERNAL_TOKEN "
-            f"{which}: anyone reaching the port could read and delete every project's "
-            f"memories. Either {TOKEN_HOWTO}\nor set HOST=127.0.0.1 to stay on this machine.")
+    which = f"is the default {DEFAULT_INTERNAL_TOKEN!r}" if settings.internal_token else "is empty"
+    return (
+        f"memos {service}: refusing to listen on HOST={settings.host} while INTERNAL_TOKEN "
+        f"{which}: anyone reaching the port could read and delete every project's "
+        f"memories. Either {TOKEN_HOWTO}\nor set HOST=127.0.0.1 to stay on this machine."
+    )
 
 
 def token_matches(given: str | None, expected: str) -> bool:
@@ -56,8 +59,9 @@ def internal_caller(x_internal_token: Annotated[str | None, Header()] = None) ->
 
 
 class InternalClient:
-    def __init__(self, base_url: str, token: str, timeout: float,
-                 unavailable: type[APIError]) -> None:
+    def __init__(
+        self, base_url: str, token: str, timeout: float, unavailable: type[APIError]
+    ) -> None:
         self._unavailable = unavailable
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -68,8 +72,9 @@ class InternalClient:
 
     def call(self, path: str, body: object) -> object:
         try:
-            response = self._client.post(path, content=orjson.dumps(
-                body, option=orjson.OPT_SERIALIZE_NUMPY))
+            response = self._client.post(
+                path, content=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+            )
             payload = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise self._unavailable(f"{self._unavailable.default_message}: {exc}") from exc

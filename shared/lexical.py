@@ -22,11 +22,13 @@ B = 0.3  # how much a long memory's words are discounted
 AVERAGE_WORDS = 60  # words of a memory with its context (measured: 62 on LoCoMo, 44 on ours)
 _stemmers = threading.local()  # a Stemmer object is not thread-safe
 
-ZH_STOPWORDS = frozenset("""
+ZH_STOPWORDS = frozenset(
+    """
 的 了 是 我 你 您 他 她 它 们 我们 你们 他们 在 和 与 也 都 就 吗 呢 吧 啊 呀 哦 嗯 这 那 这个 那个
 有 没 很 还 要 会 能 想 一 个 上 下 去 来 到 说 对 好 把 被 给 让 从 向 用户 助手 什么 怎么 哪 哪里
 观点
-""".split())
+""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,13 @@ def _stem(words: list[str]) -> list[str]:
 
 
 def words(text: str) -> list[str]:
-    kept = [w for w in segment(text) if w not in EN_STOPWORDS and w not in ZH_STOPWORDS
-            and (len(w) > 1 or CJK.match(w) or w.isdigit())]
+    kept = [
+        w
+        for w in segment(text)
+        if w not in EN_STOPWORDS
+        and w not in ZH_STOPWORDS
+        and (len(w) > 1 or CJK.match(w) or w.isdigit())
+    ]
     return _stem(kept)  # Chinese words pass through unchanged
 
 

@@ -17,8 +17,10 @@ log = logging.getLogger(__name__)
 
 def _refused(rate: float, tokens: float) -> RateLimited:
     retry_after = math.ceil((1 - tokens) / rate)
-    return RateLimited(f"rate limit of {rate:g} requests/s exceeded for this key; retry after "
-                       f"{retry_after}s", retry_after=retry_after)
+    return RateLimited(
+        f"rate limit of {rate:g} requests/s exceeded for this key; retry after {retry_after}s",
+        retry_after=retry_after,
+    )
 
 
 class RateLimiter:
@@ -71,8 +73,9 @@ class SharedRateLimiter:
     take it down) and a warning is logged."""
 
     def __init__(self, url: str) -> None:
-        self._client = redis.asyncio.Redis.from_url(url, socket_timeout=0.5,
-                                                    socket_connect_timeout=0.5)
+        self._client = redis.asyncio.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
         self._take = self._client.register_script(TAKE_TOKENS)
         self._leases: dict[str, tuple[int, float]] = {}
         # One lease request in flight per key: the requests arriving meanwhile wait for it
@@ -112,8 +115,7 @@ class SharedRateLimiter:
         when the key has no token left."""
         wanted = max(1, min(burst // 20, int(rate / 10)))
         try:
-            taken, tokens = await self._take(keys=[f"memos:rate:{key}"],
-                                             args=[rate, burst, wanted])
+            taken, tokens = await self._take(keys=[f"memos:rate:{key}"], args=[rate, burst, wanted])
         except (redis.RedisError, OSError) as exc:
             log.warning("rate limit not checked: Redis unreachable", extra={"error": str(exc)})
             return False
@@ -145,8 +147,9 @@ class FailedAuthLimit:
     much of the process as the lookups did (README, "Security settings"); waiting costs the
     event loop nothing."""
 
-    def __init__(self, limiter: RateLimiter | SharedRateLimiter, rate: float, burst: int,
-                 delay: float = 1.0) -> None:
+    def __init__(
+        self, limiter: RateLimiter | SharedRateLimiter, rate: float, burst: int, delay: float = 1.0
+    ) -> None:
         self._limiter = limiter
         self._rate, self._burst, self._delay = rate, burst, delay
         self._blocked_until: dict[str, float] = {}
@@ -175,9 +178,11 @@ class FailedAuthLimit:
         if len(self._blocked_until) > 100_000:
             self._blocked_until.clear()
         self._blocked_until[address] = time.monotonic() + retry_after
-        raise RateLimited(f"too many failed authentications from this address (limit "
-                          f"{self._rate:g}/s); retry after {retry_after}s",
-                          retry_after=retry_after)
+        raise RateLimited(
+            f"too many failed authentications from this address (limit "
+            f"{self._rate:g}/s); retry after {retry_after}s",
+            retry_after=retry_after,
+        )
 
 
 class BodySizeLimit:

@@ -17,12 +17,20 @@ def get_llm() -> OpenAI | None:
     settings = get_settings()
     if not settings.llm_enabled:
         return None
-    return OpenAI(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
-                  timeout=settings.llm_timeout, max_retries=2)
+    return OpenAI(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        max_retries=2,
+    )
 
 
-def chat(messages: list[dict[str, str]], purpose: str, json_output: bool = False,
-         temperature: float = 0.0) -> str:
+def chat(
+    messages: list[dict[str, str]],
+    purpose: str,
+    json_output: bool = False,
+    temperature: float = 0.0,
+) -> str:
     client = get_llm()
     if client is None:
         raise RuntimeError("no LLM configured (set LLM_BASE_URL and LLM_MODEL)")
@@ -31,7 +39,8 @@ def chat(messages: list[dict[str, str]], purpose: str, json_output: bool = False
     outcome = "error"
     try:
         response = client.chat.completions.create(
-            model=get_settings().llm_model, messages=messages, temperature=temperature, **extra)
+            model=get_settings().llm_model, messages=messages, temperature=temperature, **extra
+        )
         outcome = "ok"
     finally:
         LLM_SECONDS.labels(purpose, outcome).observe(time.perf_counter() - started)

@@ -23,8 +23,11 @@ def _condition_to_sql(cond: Condition) -> ColumnElement[bool]:
         return info_equals(Memory.info, cond.info_key, cond.value)
     column = getattr(Memory, cond.field)
     return {
-        "eq": column.__eq__, "gt": column.__gt__, "gte": column.__ge__,
-        "lt": column.__lt__, "lte": column.__le__,
+        "eq": column.__eq__,
+        "gt": column.__gt__,
+        "gte": column.__ge__,
+        "lt": column.__lt__,
+        "lte": column.__le__,
     }[cond.op](cond.value)
 
 
@@ -42,13 +45,18 @@ def _scope(project_id: str, user_id: str | None, flt: MemoryFilter | None) -> li
     return clauses
 
 
-def page_memories(session: Session, project_id: str, user_id: str, flt: MemoryFilter | None,
-                  page: int, size: int) -> tuple[list[Memory], int]:
+def page_memories(
+    session: Session, project_id: str, user_id: str, flt: MemoryFilter | None, page: int, size: int
+) -> tuple[list[Memory], int]:
     scope = _scope(project_id, user_id, flt)
     total = session.scalar(select(func.count()).select_from(Memory).where(*scope)) or 0
-    rows = session.scalars(select(Memory).where(*scope)
-                           .order_by(Memory.create_time.desc(), Memory.id)
-                           .offset((page - 1) * size).limit(size))
+    rows = session.scalars(
+        select(Memory)
+        .where(*scope)
+        .order_by(Memory.create_time.desc(), Memory.id)
+        .offset((page - 1) * size)
+        .limit(size)
+    )
     return list(rows), total
 
 
@@ -56,8 +64,9 @@ def history(session: Session, ids: list[str]) -> dict[str, list[Memory]]:
     """For each memory, the archived memories it replaced, oldest first."""
     found: dict[str, list[Memory]] = {}
     if ids:
-        for old in session.scalars(select(Memory).where(Memory.superseded_by.in_(ids))
-                                   .order_by(Memory.create_time)):
+        for old in session.scalars(
+            select(Memory).where(Memory.superseded_by.in_(ids)).order_by(Memory.create_time)
+        ):
             found.setdefault(old.superseded_by, []).append(old)
     return found
 
@@ -71,8 +80,13 @@ def load_memories(session: Session, project_id: str, ids: list[str]) -> dict[str
     return {m.id: m for m in rows if m.project_id == project_id}
 
 
-def matching_ids(session: Session, project_id: str, user_id: str | None,
-                 flt: MemoryFilter | None, ids: list[str] | None = None) -> list[str]:
+def matching_ids(
+    session: Session,
+    project_id: str,
+    user_id: str | None,
+    flt: MemoryFilter | None,
+    ids: list[str] | None = None,
+) -> list[str]:
     scope = _scope(project_id, user_id, flt)
     if ids is not None:
         scope.append(Memory.id.in_(ids))
@@ -85,9 +99,13 @@ def with_history(session: Session, ids: list[str]) -> list[str]:
     found = list(dict.fromkeys(ids))
     seen, frontier = set(found), found
     while frontier:
-        older = [old for start in range(0, len(frontier), 500)
-                 for old in session.scalars(select(Memory.id).where(
-                     Memory.superseded_by.in_(frontier[start:start + 500])))]
+        older = [
+            old
+            for start in range(0, len(frontier), 500)
+            for old in session.scalars(
+                select(Memory.id).where(Memory.superseded_by.in_(frontier[start : start + 500]))
+            )
+        ]
         frontier = [old for old in dict.fromkeys(older) if old not in seen]
         seen.update(frontier)
         found += frontier
@@ -97,7 +115,7 @@ def with_history(session: Session, ids: list[str]) -> list[str]:
 def delete_by_ids(session: Session, ids: list[str]) -> None:
     # Explicit child deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys on.
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         session.execute(delete(MemorySource).where(MemorySource.memory_id.in_(chunk)))
         session.execute(delete(MemoryTag).where(MemoryTag.memory_id.in_(chunk)))
         session.execute(delete(Memory).where(Memory.id.in_(chunk)))
@@ -121,8 +139,13 @@ def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
         "update_time": memory.update_time,
         "superseded_by": memory.superseded_by,
         "sources": [
-            {"id": s.message.id, "role": s.message.role, "content": s.message.content,
-             "chat_time": s.message.chat_time, "create_time": s.message.create_time}
+            {
+                "id": s.message.id,
+                "role": s.message.role,
+                "content": s.message.content,
+                "chat_time": s.message.chat_time,
+                "create_time": s.message.create_time,
+            }
             for s in memory.sources
         ],
     }
@@ -133,8 +156,10 @@ def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
 
 def _delete_lock(session: Session, project_id: str, function: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SELECT {function}(:lock, hashtext(:project))"),
-                        {"lock": DELETE_LOCK, "project": project_id})
+        session.execute(
+            text(f"SELECT {function}(:lock, hashtext(:project))"),
+            {"lock": DELETE_LOCK, "project": project_id},
+        )
 
 
 def hold_off_deletes(session: Session, project_id: str) -> None:
@@ -147,11 +172,24 @@ def lock_out_jobs(session: Session, project_id: str) -> None:
     _delete_lock(session, project_id, "pg_advisory_xact_lock")
 
 
-def record_deletion(session: Session, project_id: str, now: int, *, user_id: str | None = None,
-                    memory_ids: list[str] | None = None,
-                    flt: dict[str, Any] | None = None) -> None:
-    session.add(Deletion(project_id=project_id, user_id=user_id, memory_ids=memory_ids,
-                         filter=flt, delete_time=now))
+def record_deletion(
+    session: Session,
+    project_id: str,
+    now: int,
+    *,
+    user_id: str | None = None,
+    memory_ids: list[str] | None = None,
+    flt: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        Deletion(
+            project_id=project_id,
+            user_id=user_id,
+            memory_ids=memory_ids,
+            filter=flt,
+            delete_time=now,
+        )
+    )
 
 
 def _condition_holds(cond: Condition, memory: Memory, accepted: int) -> bool:
@@ -165,8 +203,12 @@ def _condition_holds(cond: Condition, memory: Memory, accepted: int) -> bool:
     if cond.field in ("create_time", "update_time"):
         # The memory stands as if its job had finished when it was accepted: a delete of
         # "everything before T" issued while the job waited covers it.
-        return {"gt": accepted.__gt__, "gte": accepted.__ge__, "lt": accepted.__lt__,
-                "lte": accepted.__le__}[cond.op](cond.value)
+        return {
+            "gt": accepted.__gt__,
+            "gte": accepted.__ge__,
+            "lt": accepted.__lt__,
+            "lte": accepted.__le__,
+        }[cond.op](cond.value)
     return getattr(memory, cond.field) == cond.value
 
 
@@ -182,23 +224,29 @@ def deletion_covers(deletion: Deletion, memory: Memory, accepted: int) -> bool:
     return all(held) if flt.mode == "and" else any(held)
 
 
-def deleted_before_written(session: Session, project_id: str, accepted: int,
-                           memories: list[Memory]) -> set[str]:
+def deleted_before_written(
+    session: Session, project_id: str, accepted: int, memories: list[Memory]
+) -> set[str]:
     """Ids of the memories, about to be written by a job accepted at `accepted`, that a
     delete made since covers: a job does not bring back what was deleted after it came."""
     if not memories:
         return set()
-    deletions = list(session.scalars(select(Deletion).where(
-        Deletion.project_id == project_id, Deletion.delete_time >= accepted)))
-    return {m.id for m in memories
-            if any(deletion_covers(d, m, accepted) for d in deletions)}
+    deletions = list(
+        session.scalars(
+            select(Deletion).where(
+                Deletion.project_id == project_id, Deletion.delete_time >= accepted
+            )
+        )
+    )
+    return {m.id for m in memories if any(deletion_covers(d, m, accepted) for d in deletions)}
 
 
 def forget_spent_deletions(session: Session) -> int:
     """Deletions older than every unfinished job (running, or failed and replayable) can
     cover nothing any more; returns how many were dropped."""
-    oldest = session.scalar(select(func.min(Task.create_time)).where(
-        Task.status.in_(("running", "failed"))))
+    oldest = session.scalar(
+        select(func.min(Task.create_time)).where(Task.status.in_(("running", "failed")))
+    )
     spent = delete(Deletion)
     if oldest is not None:
         spent = spent.where(Deletion.delete_time < oldest)

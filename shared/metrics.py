@@ -29,13 +29,18 @@ FAST = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 SLOW = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 
 REQUESTS = Counter("memos_http_requests_total", "HTTP requests", ["service", "route", "code"])
-LATENCY = Histogram("memos_http_request_seconds", "HTTP request latency", ["service", "route"],
-                    buckets=FAST)
+LATENCY = Histogram(
+    "memos_http_request_seconds", "HTTP request latency", ["service", "route"], buckets=FAST
+)
 JOBS = Counter("memos_jobs_total", "Extraction jobs by outcome", ["outcome"])
-JOB_SECONDS = Histogram("memos_job_seconds", "Time a worker spends on one extraction job",
-                        buckets=SLOW)
-LAG = Histogram("memos_add_to_searchable_seconds",
-                "From add/message accepted to its memories searchable", buckets=SLOW)
+JOB_SECONDS = Histogram(
+    "memos_job_seconds", "Time a worker spends on one extraction job", buckets=SLOW
+)
+LAG = Histogram(
+    "memos_add_to_searchable_seconds",
+    "From add/message accepted to its memories searchable",
+    buckets=SLOW,
+)
 
 
 def project_label(project_id: str) -> str:
@@ -52,15 +57,20 @@ class ProjectCounter(Counter):
         return super().labels(project_label(project))
 
 
-MEMORIES_WRITTEN = ProjectCounter("memos_memories_written_total", "Memories written by jobs",
-                                  ["project"])
-EMBEDDING_SECONDS = Histogram("memos_embedding_seconds", "Embedding latency per call",
-                              ["kind"], buckets=FAST)
-ADDS_PER_COMMIT = Histogram("memos_adds_per_commit",
-                            "Adds written together in one transaction by a gateway",
-                            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
-LLM_SECONDS = Histogram("memos_llm_seconds", "LLM call latency", ["purpose", "outcome"],
-                        buckets=SLOW)
+MEMORIES_WRITTEN = ProjectCounter(
+    "memos_memories_written_total", "Memories written by jobs", ["project"]
+)
+EMBEDDING_SECONDS = Histogram(
+    "memos_embedding_seconds", "Embedding latency per call", ["kind"], buckets=FAST
+)
+ADDS_PER_COMMIT = Histogram(
+    "memos_adds_per_commit",
+    "Adds written together in one transaction by a gateway",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+LLM_SECONDS = Histogram(
+    "memos_llm_seconds", "LLM call latency", ["purpose", "outcome"], buckets=SLOW
+)
 
 
 def registry_for_scrape() -> CollectorRegistry:
@@ -95,20 +105,38 @@ class ServiceState:
         except Exception as exc:  # the broker being down must not break the scrape
             log.warning("queue depth unavailable", extra={"error": str(exc)})
         with new_session() as session:
-            pending = session.scalar(select(func.count()).select_from(Task)
-                                     .where(Task.status == "running")) or 0
-            failed = session.scalar(select(func.count()).select_from(DeadLetter)
-                                    .where(DeadLetter.replay_time.is_(None))) or 0
+            pending = (
+                session.scalar(
+                    select(func.count()).select_from(Task).where(Task.status == "running")
+                )
+                or 0
+            )
+            failed = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(DeadLetter)
+                    .where(DeadLetter.replay_time.is_(None))
+                )
+                or 0
+            )
             per_project = session.execute(
-                select(Memory.project_id, func.count()).where(Memory.status == "activated")
-                .group_by(Memory.project_id)).all()
-        families.append(GaugeMetricFamily("memos_jobs_pending",
-                                          "Accepted jobs not finished yet (the outbox)",
-                                          value=pending))
-        families.append(GaugeMetricFamily("memos_jobs_dead_letter",
-                                          "Failed jobs waiting for a replay", value=failed))
-        memories = GaugeMetricFamily("memos_memories", "Activated memories per project",
-                                     labels=["project"])
+                select(Memory.project_id, func.count())
+                .where(Memory.status == "activated")
+                .group_by(Memory.project_id)
+            ).all()
+        families.append(
+            GaugeMetricFamily(
+                "memos_jobs_pending", "Accepted jobs not finished yet (the outbox)", value=pending
+            )
+        )
+        families.append(
+            GaugeMetricFamily(
+                "memos_jobs_dead_letter", "Failed jobs waiting for a replay", value=failed
+            )
+        )
+        memories = GaugeMetricFamily(
+            "memos_memories", "Activated memories per project", labels=["project"]
+        )
         by_label: dict[str, int] = {}
         for project, count in per_project:
             label = project_label(project)

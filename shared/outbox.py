@@ -52,12 +52,16 @@ def _extend_lease(task_id: str, *, release: bool = False) -> None:
     now = now_ms()
     try:
         with transaction() as session:
-            session.execute(update(Task).where(Task.id == task_id, Task.status == "running",
-                                               Task.dispatch_time > now)
-                            .values(dispatch_time=now if release else now + _lease_ms()))
+            session.execute(
+                update(Task)
+                .where(Task.id == task_id, Task.status == "running", Task.dispatch_time > now)
+                .values(dispatch_time=now if release else now + _lease_ms())
+            )
     except Exception as exc:  # the relay re-sends the job when its lease runs out
-        log.warning("job lease not updated", extra={"task_id": task_id, "release": release,
-                                                     "error": str(exc)[:300]})
+        log.warning(
+            "job lease not updated",
+            extra={"task_id": task_id, "release": release, "error": str(exc)[:300]},
+        )
 
 
 @contextmanager
@@ -103,18 +107,27 @@ def redrive_pending() -> int:
     now = now_ms()
     due = now - int(settings.outbox_redrive_after * 1000)
     with transaction() as session:
-        tasks = list(session.scalars(
-            select(Task).where(Task.status == "running",
-                               or_(Task.dispatch_time.is_(None), Task.dispatch_time < due))
-            .order_by(Task.create_time).limit(BATCH).with_for_update(skip_locked=True)))
+        tasks = list(
+            session.scalars(
+                select(Task)
+                .where(
+                    Task.status == "running",
+                    or_(Task.dispatch_time.is_(None), Task.dispatch_time < due),
+                )
+                .order_by(Task.create_time)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        )
         head = _head_of_queue_sent(session, now) if tasks else None
         to_send = []
         for task in tasks:
             if head is not None and task.dispatch_time is not None and task.dispatch_time >= head:
                 continue  # sent with or after the queue's next job: still waiting its turn
             if task.attempts >= settings.job_max_attempts:
-                record_failure(session, task, task.error or
-                               f"not finished after {task.attempts} attempts")
+                record_failure(
+                    session, task, task.error or f"not finished after {task.attempts} attempts"
+                )
                 continue
             task.dispatch_time = now
             to_send.append(task.id)

@@ -37,10 +37,17 @@ def configure_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         # Publishing must fail fast when the broker is down: the outbox re-sends later.
         task_publish_retry=True,
-        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1,
-                                   "interval_step": 0.2, "interval_max": 0.5},
-        broker_transport_options={"visibility_timeout": 3600, "socket_timeout": 2,
-                                  "socket_connect_timeout": 2},
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0.1,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        broker_transport_options={
+            "visibility_timeout": 3600,
+            "socket_timeout": 2,
+            "socket_connect_timeout": 2,
+        },
         worker_hijack_root_logger=False,
     )
     _configured_for = broker
@@ -72,16 +79,23 @@ def enqueue_extractions(task_ids: list[str]) -> None:
 def job_message(task_id: str) -> dict:
     """The message `send_task` would send for the job, made by Celery's own `as_task_v2`."""
     app = configure_celery()
-    message = app.amqp.as_task_v2(task_id, EXTRACT_TASK, args=[task_id],
-                                  reply_to=app.thread_oid, ignore_result=None)
-    return {"body": base64.b64encode(orjson.dumps(message.body)).decode(),
-            "content-encoding": "utf-8", "content-type": "application/json",
-            "headers": message.headers,
-            "properties": {**message.properties, "delivery_mode": 2,
-                           "delivery_info": {"exchange": "",
-                                             "routing_key": app.conf.task_default_queue},
-                           "priority": 0, "body_encoding": "base64",
-                           "delivery_tag": str(uuid.uuid4())}}
+    message = app.amqp.as_task_v2(
+        task_id, EXTRACT_TASK, args=[task_id], reply_to=app.thread_oid, ignore_result=None
+    )
+    return {
+        "body": base64.b64encode(orjson.dumps(message.body)).decode(),
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": message.headers,
+        "properties": {
+            **message.properties,
+            "delivery_mode": 2,
+            "delivery_info": {"exchange": "", "routing_key": app.conf.task_default_queue},
+            "priority": 0,
+            "body_encoding": "base64",
+            "delivery_tag": str(uuid.uuid4()),
+        },
+    }
 
 
 _client: tuple[str, redis.Redis] | None = None

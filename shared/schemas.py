@@ -43,13 +43,17 @@ def _storable(value: str) -> str:
 
 StorableText = Annotated[str, AfterValidator(_storable)]
 CHAT_TIME_CHARS = 64  # the messages.chat_time column
+
+
 def _chat_time(value: str) -> str:
     """A time the extractor can date memories by, kept as sent. Years run from 1 to 9999
     (what a date holds): "99999-01-01" or SQL would otherwise come back as a memory_time."""
     if len(value) > CHAT_TIME_CHARS or read_chat_time(value) is None:
         raise PydanticCustomError(
-            "chat_time", "is not a date and time (ISO 8601 such as '2025-06-11 10:00:00', "
-                         "'2025/06/11', or '1:56 pm on 8 May, 2023'; years 1 to 9999)")
+            "chat_time",
+            "is not a date and time (ISO 8601 such as '2025-06-11 10:00:00', "
+            "'2025/06/11', or '1:56 pm on 8 May, 2023'; years 1 to 9999)",
+        )
     return value
 
 
@@ -64,7 +68,7 @@ def _storable_scalar(value: Scalar) -> Scalar:
         return _storable(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite_number", "must be a finite number")
-    if isinstance(value, int) and not -2**63 <= value < 2**63:
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
         raise PydanticCustomError("int_range", "must be an integer of at most 64 bits")
     return value
 

@@ -8,7 +8,8 @@ from functools import lru_cache
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+|\d+(?:\.\d+)?")
-EN_STOPWORDS = frozenset("""
+EN_STOPWORDS = frozenset(
+    """
 a about above after again against all am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further
 had has have having he her here hers herself him himself his how i if in into is it its
@@ -19,11 +20,14 @@ what when where which while who whom why will with would you your yours yourself
 i'm i've i'd i'll it's that's don't doesn't didn't can't won't isn't aren't yes yeah ok okay
 sure thanks thank please really also well like get got go going want know think maybe much
 many one two lot user assistant user's assistant's
-""".split())
-ZH_FILLERS = frozenset("""
+""".split()
+)
+ZH_FILLERS = frozenset(
+    """
 肯定 收到 我会 一般 一起 可以 一下 这个 那个 什么 怎么 还是 就是 知道 觉得 好的 明白 对吗
 是不是 然后 因为 所以 但是 而且 已经 现在 比较 非常 用户 助手
-""".split())
+""".split()
+)
 
 _jieba_lock = threading.Lock()
 
@@ -58,8 +62,9 @@ def keywords(text: str, limit: int = 5) -> list[str]:
             if word not in ZH_FILLERS and not LATIN_WORD.fullmatch(word):
                 found.append(word)
     words = [w.lower() for w in LATIN_WORD.findall(text)]
-    counts = Counter(w for w in words if w not in EN_STOPWORDS and len(w) > 2
-                     and not w[0].isdigit())
+    counts = Counter(
+        w for w in words if w not in EN_STOPWORDS and len(w) > 2 and not w[0].isdigit()
+    )
     found.extend(w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], words.index(kv[0]))))
     return list(dict.fromkeys(found))[:limit]
 

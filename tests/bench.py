@@ -23,8 +23,26 @@ import numpy as np
 
 from tests.e2e.process import MEMOS, run_service
 
-TOPICS = ["旅行", "美食", "运动", "音乐", "工作", "家人", "宠物", "读书", "电影", "学习",
-          "travel", "cooking", "running", "jazz", "startup", "garden", "chess", "movies"]
+TOPICS = [
+    "旅行",
+    "美食",
+    "运动",
+    "音乐",
+    "工作",
+    "家人",
+    "宠物",
+    "读书",
+    "电影",
+    "学习",
+    "travel",
+    "cooking",
+    "running",
+    "jazz",
+    "startup",
+    "garden",
+    "chess",
+    "movies",
+]
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -51,8 +69,12 @@ def fact(i: int) -> str:
 
 class Client:
     def __init__(self, api: str, key: str) -> None:
-        self.http = httpx.Client(base_url=api, headers={"Authorization": f"Token {key}"},
-                                 timeout=60, limits=httpx.Limits(max_connections=32))
+        self.http = httpx.Client(
+            base_url=api,
+            headers={"Authorization": f"Token {key}"},
+            timeout=60,
+            limits=httpx.Limits(max_connections=32),
+        )
 
     def call(self, path: str, body: dict) -> dict:
         response = self.http.post(path, json=body)
@@ -62,9 +84,14 @@ class Client:
         return payload["data"]
 
     def add(self, user: str, conversation: str, text: str) -> str:
-        return self.call("/add/message", {"user_id": user, "conversation_id": conversation,
-                                          "messages": [{"role": "user", "content": text}]})[
-            "task_id"]
+        return self.call(
+            "/add/message",
+            {
+                "user_id": user,
+                "conversation_id": conversation,
+                "messages": [{"role": "user", "content": text}],
+            },
+        )["task_id"]
 
     def wait_all(self, task_ids: list[str]) -> None:
         for task_id in task_ids:
@@ -87,9 +114,14 @@ def bench_embedding() -> dict:
 
 def turn(i: int) -> tuple[str, dict]:
     """An add as a chat app sends one: a user's line and the assistant's answer."""
-    return "/add/message", {"user_id": f"bench-rate-{i % 50}", "conversation_id": f"c{i % 200}",
-                            "messages": [{"role": "user", "content": f"{fact(i)} #{i}"},
-                                         {"role": "assistant", "content": "好的，我记住了。"}]}
+    return "/add/message", {
+        "user_id": f"bench-rate-{i % 50}",
+        "conversation_id": f"c{i % 200}",
+        "messages": [
+            {"role": "user", "content": f"{fact(i)} #{i}"},
+            {"role": "assistant", "content": "好的，我记住了。"},
+        ],
+    }
 
 
 def bench_add_rates(api: str, key: str, rates: list[int], seconds: float) -> list[dict]:
@@ -102,12 +134,16 @@ def bench_add_rates(api: str, key: str, rates: list[int], seconds: float) -> lis
     for rate in rates:
         latencies, codes = asyncio.run(open_loop(api, key, rate, seconds, turn))
         assert set(codes) == {0}, f"answers other than success: {codes}"
-        results.append({"adds_per_s": rate, "messages_per_s": 2 * rate,
-                        **percentiles(latencies)})
+        results.append({"adds_per_s": rate, "messages_per_s": 2 * rate, **percentiles(latencies)})
     adds, elapsed, latencies = asyncio.run(drive_adds(api, key, 64, seconds, turn))
-    results.append({"adds_per_s": round(adds / elapsed), "messages_per_s": round(2 * adds /
-                                                                               elapsed),
-                    "clients": 64, **percentiles(latencies)})
+    results.append(
+        {
+            "adds_per_s": round(adds / elapsed),
+            "messages_per_s": round(2 * adds / elapsed),
+            "clients": 64,
+            **percentiles(latencies),
+        }
+    )
     return results
 
 
@@ -118,9 +154,18 @@ def bench_gateway_adds(rates: list[int], seconds: float) -> list[dict]:
     from tests.e2e.cluster import running_cluster
     from tests.services import postgres_server
 
-    with tempfile.TemporaryDirectory() as tmp, postgres_server() as database, \
-            running_cluster(Path(tmp), database, workers=0, OUTBOX_REDRIVE_AFTER="3600",
-                            RATE_LIMIT_PER_SECOND="100000", RATE_LIMIT_BURST="100000") as cluster:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        postgres_server() as database,
+        running_cluster(
+            Path(tmp),
+            database,
+            workers=0,
+            OUTBOX_REDRIVE_AFTER="3600",
+            RATE_LIMIT_PER_SECOND="100000",
+            RATE_LIMIT_BURST="100000",
+        ) as cluster,
+    ):
         return bench_add_rates(cluster.gateway.api, cluster.key("bench"), rates, seconds)
 
 
@@ -133,10 +178,16 @@ def bench_adds(client: Client, count: int) -> dict:
         client.add(user, f"c{i}", fact(i) + f" #{uuid.uuid4().hex[:6]}")
         samples.append((time.perf_counter() - started) * 1000)
     drain = time.perf_counter()
-    client.wait_all(task_ids := [client.add(f"bench-drain-{uuid.uuid4().hex[:6]}", f"c{i}",
-                                            fact(i)) for i in range(count)])
-    return {"latency_ms": percentiles(samples), "extraction_jobs_per_s": round(
-        len(task_ids) / (time.perf_counter() - drain), 1)}
+    client.wait_all(
+        task_ids := [
+            client.add(f"bench-drain-{uuid.uuid4().hex[:6]}", f"c{i}", fact(i))
+            for i in range(count)
+        ]
+    )
+    return {
+        "latency_ms": percentiles(samples),
+        "extraction_jobs_per_s": round(len(task_ids) / (time.perf_counter() - drain), 1),
+    }
 
 
 def bench_lag(client: Client, samples: int = 20) -> dict:
@@ -147,8 +198,10 @@ def bench_lag(client: Client, samples: int = 20) -> dict:
         started = time.perf_counter()
         client.add(user, "c", f"我给新宠物取名叫{marker}，它是一只橘猫。{i}")
         while True:
-            found = client.call("/search/memory", {"user_id": user, "query": f"{marker} 宠物",
-                                                   "memory_limit_number": 1})
+            found = client.call(
+                "/search/memory",
+                {"user_id": user, "query": f"{marker} 宠物", "memory_limit_number": 1},
+            )
             hits = found["memory_detail_list"]
             if hits and marker in hits[0]["memory_value"]:
                 break
@@ -162,7 +215,8 @@ LARGE_ADD_WORDS = (
     "daughter loves to bake on weekends because she says it reminds her of grandma who lived "
     "in Lisbon and taught us how to cook fish stew with tomatoes onions and garlic while the "
     "radio played old jazz songs from the sixties next week we plan to visit the museum "
-    "downtown and then hike along the river trail near the old mill").split()
+    "downtown and then hike along the river trail near the old mill"
+).split()
 
 
 def large_add(messages: int = 500, chars: int = 3700) -> list[dict]:
@@ -185,12 +239,16 @@ def neighbour_searches(api: str, key: str, user: str, seconds: float) -> list[fl
     from tests.load import open_loop
 
     def search(i: int) -> tuple[str, dict]:
-        return "/search/memory", {"user_id": user, "conversation_id": "c0",
-                                  "query": f"what about {TOPICS[i % 18]}"}
+        return "/search/memory", {
+            "user_id": user,
+            "conversation_id": "c0",
+            "query": f"what about {TOPICS[i % 18]}",
+        }
 
     try:
-        latencies, codes = asyncio.run(asyncio.wait_for(
-            open_loop(api, key, 10, seconds, search), timeout=seconds + 60))
+        latencies, codes = asyncio.run(
+            asyncio.wait_for(open_loop(api, key, 10, seconds, search), timeout=seconds + 60)
+        )
     except TimeoutError:
         return None
     assert set(codes) == {0}, f"answers other than success: {codes}"
@@ -207,17 +265,27 @@ def bench_search_during_large_add(api: str, key: str, seconds: float = 30) -> di
     neighbour_searches(api, key, user, 2)  # warm up
     idle = neighbour_searches(api, key, user, seconds)
     started = time.perf_counter()
-    task_id = client.call("/add/message", {"user_id": f"bench-large-{uuid.uuid4().hex[:6]}",
-                                           "conversation_id": "big", "messages": large_add()})[
-        "task_id"]
+    task_id = client.call(
+        "/add/message",
+        {
+            "user_id": f"bench-large-{uuid.uuid4().hex[:6]}",
+            "conversation_id": "big",
+            "messages": large_add(),
+        },
+    )["task_id"]
     during = neighbour_searches(api, key, user, seconds)
     wait = float(os.environ.get("BENCH_LARGE_ADD_WAIT", "1800"))
-    while (client.call("/get/status", {"task_id": task_id})["status"] == "running"
-           and time.perf_counter() - started < wait):
+    while (
+        client.call("/get/status", {"task_id": task_id})["status"] == "running"
+        and time.perf_counter() - started < wait
+    ):
         time.sleep(1)
     done = client.call("/get/status", {"task_id": task_id})["status"] != "running"
-    return {"idle": percentiles(idle), "during": percentiles(during) if during else None,
-            "extraction_s": round(time.perf_counter() - started) if done else None}
+    return {
+        "idle": percentiles(idle),
+        "during": percentiles(during) if during else None,
+        "extraction_s": round(time.perf_counter() - started) if done else None,
+    }
 
 
 def preload(data_dir: Path, size: int, user: str) -> float:
@@ -237,8 +305,12 @@ def preload(data_dir: Path, size: int, user: str) -> float:
     from tests.stack import reset_runtime
 
     started = time.perf_counter()
-    subprocess.run([MEMOS, "migrate"], check=True, capture_output=True,
-                   env={**os.environ, "DATA_DIR": str(data_dir)})
+    subprocess.run(
+        [MEMOS, "migrate"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DATA_DIR": str(data_dir)},
+    )
     os.environ["DATA_DIR"] = str(data_dir)
     reset_runtime()
     texts = [fact(i) for i in range(500)]
@@ -251,19 +323,44 @@ def preload(data_dir: Path, size: int, user: str) -> float:
         for i in range(start, start + count):
             text = f"{texts[i % 500]} ({i})"
             message_id, memory_id = str(uuid.uuid4()), str(uuid.uuid4())
-            messages.append({"id": message_id, "project_id": "default", "user_id": user,
-                             "conversation_id": f"c{i % 50}", "task_id": "bench",
-                             "dedupe_key": message_id, "role": "user", "content": text,
-                             "chat_time": None, "create_time": now + i})
-            row = Memory(id=memory_id, project_id="default", user_id=user,
-                         conversation_id=f"c{i % 50}", task_id="bench", memory_key=text[:20],
-                         memory_value=f"[user观点]{text}", memory_type="WorkingMemory",
-                         status="activated", confidence=0.8, tags=[], info={},
-                         create_time=now + i, update_time=now + i, context="")
+            messages.append(
+                {
+                    "id": message_id,
+                    "project_id": "default",
+                    "user_id": user,
+                    "conversation_id": f"c{i % 50}",
+                    "task_id": "bench",
+                    "dedupe_key": message_id,
+                    "role": "user",
+                    "content": text,
+                    "chat_time": None,
+                    "create_time": now + i,
+                }
+            )
+            row = Memory(
+                id=memory_id,
+                project_id="default",
+                user_id=user,
+                conversation_id=f"c{i % 50}",
+                task_id="bench",
+                memory_key=text[:20],
+                memory_value=f"[user观点]{text}",
+                memory_type="WorkingMemory",
+                status="activated",
+                confidence=0.8,
+                tags=[],
+                info={},
+                create_time=now + i,
+                update_time=now + i,
+                context="",
+            )
             memories.append({c.key: getattr(row, c.key) for c in Memory.__table__.columns})
             sources.append({"memory_id": memory_id, "message_id": message_id, "position": 0})
-            points.append(IndexedMemory(memory_id, vectors[i], document_terms(_lexical_text(row)),
-                                        _payload(row)))
+            points.append(
+                IndexedMemory(
+                    memory_id, vectors[i], document_terms(_lexical_text(row)), _payload(row)
+                )
+            )
         with get_engine().begin() as connection:
             connection.execute(Message.__table__.insert(), messages)
             connection.execute(Memory.__table__.insert(), memories)
@@ -281,18 +378,20 @@ def bench_search(size: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         load_seconds = preload(data, size, user)
-        with run_service("serve", data, RATE_LIMIT_PER_SECOND="0",
-                         LOG_LEVEL="WARNING") as service:
+        with run_service("serve", data, RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING") as service:
             client = Client(service.api, (data / "api-key").read_text().strip())
             for i in range(20):  # warm up
                 client.call("/search/memory", {"user_id": user, "query": TOPICS[i % 18]})
             samples = []
             for i in range(200):
-                query = (f"{TOPICS[i % len(TOPICS)]}的安排" if i % 2
-                         else f"what about {TOPICS[i % 18]}")
+                query = (
+                    f"{TOPICS[i % len(TOPICS)]}的安排" if i % 2 else f"what about {TOPICS[i % 18]}"
+                )
                 t0 = time.perf_counter()
-                found = client.call("/search/memory", {"user_id": user, "query": query,
-                                                       "conversation_id": f"c{i % 50}"})
+                found = client.call(
+                    "/search/memory",
+                    {"user_id": user, "query": query, "conversation_id": f"c{i % 50}"},
+                )
                 samples.append((time.perf_counter() - t0) * 1000)
                 assert found["memory_detail_list"], "search found nothing"
     return {"memories": size, "preload_s": round(load_seconds, 1), **percentiles(samples)}
@@ -324,29 +423,48 @@ def bench_mem0(size: int) -> dict:
 
     user = f"bench-mem0-{size}"
     with tempfile.TemporaryDirectory() as tmp:
-        memory = Memory.from_config({
-            "vector_store": {"provider": "qdrant", "config": {
-                "collection_name": "bench", "path": f"{tmp}/qdrant", "on_disk": True,
-                "embedding_model_dims": embedder.dim}},
-            "embedder": {"provider": "openai", "config": {"api_key": "unused",
-                                                         "embedding_dims": embedder.dim}},
-            "llm": {"provider": "openai", "config": {"api_key": "unused"}},
-            "history_db_path": f"{tmp}/history.db"})
+        memory = Memory.from_config(
+            {
+                "vector_store": {
+                    "provider": "qdrant",
+                    "config": {
+                        "collection_name": "bench",
+                        "path": f"{tmp}/qdrant",
+                        "on_disk": True,
+                        "embedding_model_dims": embedder.dim,
+                    },
+                },
+                "embedder": {
+                    "provider": "openai",
+                    "config": {"api_key": "unused", "embedding_dims": embedder.dim},
+                },
+                "llm": {"provider": "openai", "config": {"api_key": "unused"}},
+                "history_db_path": f"{tmp}/history.db",
+            }
+        )
         memory.embedding_model = SameModel()
         vectors = pool_vectors(size, embedder.embed_passages)
         for start in range(0, size, 1000):  # preload through its vector store, as ours is
             stop = min(size, start + 1000)
             memory.vector_store.insert(
-                vectors=vectors[start:stop].tolist(), ids=[str(uuid.uuid4()) for _ in
-                                                           range(start, stop)],
-                payloads=[{"data": f"{fact(i % 500)} ({i})", "user_id": user, "hash": str(i),
-                           "created_at": "2025-01-01T00:00:00+00:00"}
-                          for i in range(start, stop)])
+                vectors=vectors[start:stop].tolist(),
+                ids=[str(uuid.uuid4()) for _ in range(start, stop)],
+                payloads=[
+                    {
+                        "data": f"{fact(i % 500)} ({i})",
+                        "user_id": user,
+                        "hash": str(i),
+                        "created_at": "2025-01-01T00:00:00+00:00",
+                    }
+                    for i in range(start, stop)
+                ],
+            )
         adds = []
         for i in range(50):
             started = time.perf_counter()
-            memory.add([{"role": "user", "content": f"{fact(i)} (new {i})"}], user_id=user,
-                       infer=False)
+            memory.add(
+                [{"role": "user", "content": f"{fact(i)} (new {i})"}], user_id=user, infer=False
+            )
             adds.append((time.perf_counter() - started) * 1000)
         searches = []
         for i in range(50):
@@ -364,19 +482,36 @@ def bench_workers(workers: int, jobs: int) -> dict:
     from tests.e2e.cluster import running_cluster
     from tests.services import postgres_server
 
-    with tempfile.TemporaryDirectory() as tmp, postgres_server() as database, \
-            running_cluster(Path(tmp), database, workers=workers,
-                            OUTBOX_REDRIVE_AFTER="60") as cluster:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        postgres_server() as database,
+        running_cluster(Path(tmp), database, workers=workers, OUTBOX_REDRIVE_AFTER="60") as cluster,
+    ):
         user = f"bench-workers-{uuid.uuid4().hex[:6]}"
         started = time.perf_counter()
         with ThreadPoolExecutor(16) as pool:
-            task_ids = list(pool.map(lambda i: cluster.call("bench", "/add/message", {
-                "user_id": user, "conversation_id": f"c{i}",
-                "messages": [{"role": "user", "content": fact(i)}]})["task_id"], range(jobs)))
+            task_ids = list(
+                pool.map(
+                    lambda i: cluster.call(
+                        "bench",
+                        "/add/message",
+                        {
+                            "user_id": user,
+                            "conversation_id": f"c{i}",
+                            "messages": [{"role": "user", "content": fact(i)}],
+                        },
+                    )["task_id"],
+                    range(jobs),
+                )
+            )
         cluster.wait_done("bench", task_ids, timeout=900)
         seconds = time.perf_counter() - started
-    return {"workers": workers, "jobs": jobs, "seconds": round(seconds, 2),
-            "jobs_per_s": round(jobs / seconds, 1)}
+    return {
+        "workers": workers,
+        "jobs": jobs,
+        "seconds": round(seconds, 2),
+        "jobs_per_s": round(jobs / seconds, 1),
+    }
 
 
 def main() -> None:
@@ -384,24 +519,36 @@ def main() -> None:
     adds = int(os.environ.get("BENCH_ADDS", "300"))
     rates = [int(r) for r in os.environ.get("BENCH_ADD_RATES", "250,500").split(",") if r]
     seconds = float(os.environ.get("BENCH_ADD_SECONDS", "10"))
-    machine = {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
-               "system": f"{platform.system()} {platform.release()}"}
+    machine = {
+        "cpus": os.cpu_count(),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
     results: dict = {"machine": machine, "query_embedding_ms": bench_embedding()}
     results["gateway_add"] = bench_gateway_adds(rates, seconds)
-    with tempfile.TemporaryDirectory() as tmp, run_service(
-            "serve", Path(tmp) / "data", RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING") as svc:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        run_service(
+            "serve", Path(tmp) / "data", RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING"
+        ) as svc,
+    ):
         key = (Path(tmp) / "data" / "api-key").read_text().strip()
         client = Client(svc.api, key)
         results["add"] = bench_adds(client, adds)
         results["add_to_searchable_ms"] = bench_lag(client)
         results["add"]["rates"] = bench_add_rates(svc.api, key, [100, 250], seconds)
-    with tempfile.TemporaryDirectory() as tmp, run_service(
-            "serve", Path(tmp) / "data", RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING") as svc:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        run_service(
+            "serve", Path(tmp) / "data", RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING"
+        ) as svc,
+    ):
         results["large_add"] = bench_search_during_large_add(
-            svc.api, (Path(tmp) / "data" / "api-key").read_text().strip())
+            svc.api, (Path(tmp) / "data" / "api-key").read_text().strip()
+        )
     results["search"] = [bench_search(size) for size in sizes]
-    mem0_sizes = [int(s) for s in os.environ.get("BENCH_MEM0_SIZES", "1000,10000").split(",")
-                  if s]
+    mem0_sizes = [int(s) for s in os.environ.get("BENCH_MEM0_SIZES", "1000,10000").split(",") if s]
     results["mem0"] = [bench_mem0(size) for size in mem0_sizes]
     jobs = int(os.environ.get("BENCH_JOBS", "200"))
     results["workers"] = [bench_workers(n, jobs) for n in (1, 2)]
@@ -409,55 +556,83 @@ def main() -> None:
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(f"\nmachine: {machine['cpus']} CPUs, {machine['cpu']}, Python {machine['python']}, "
-          f"{machine['system']}\n")
-    rows = [("query embedding alone (" + results["query_embedding_ms"]["embedder"] + ")",
-             results["query_embedding_ms"])]
+    print(
+        f"\nmachine: {machine['cpus']} CPUs, {machine['cpu']}, Python {machine['python']}, "
+        f"{machine['system']}\n"
+    )
+    rows = [
+        (
+            "query embedding alone (" + results["query_embedding_ms"]["embedder"] + ")",
+            results["query_embedding_ms"],
+        )
+    ]
     rows += [(_rate_row("gateway", run), run) for run in results["gateway_add"]]
     rows += [("serve: add/message, one client, sequential", results["add"]["latency_ms"])]
     rows += [(_rate_row("serve", run), run) for run in results["add"]["rates"]]
     rows += [("serve: add -> searchable lag", results["add_to_searchable_ms"])]
-    rows += [(f"serve: search/memory at {s['memories']} memories, one user", s)
-             for s in results["search"]]
+    rows += [
+        (f"serve: search/memory at {s['memories']} memories, one user", s)
+        for s in results["search"]
+    ]
     large = results["large_add"]
-    rows += [("serve: search p95 while a 2 MB add extracts: idle (10/s, another user)",
-              large["idle"]),
-             ("serve: search p95 while a 2 MB add extracts: during",
-              large["during"] or {"p50": "stalled", "p95": "", "p99": ""})]
+    rows += [
+        ("serve: search p95 while a 2 MB add extracts: idle (10/s, another user)", large["idle"]),
+        (
+            "serve: search p95 while a 2 MB add extracts: during",
+            large["during"] or {"p50": "stalled", "p95": "", "p99": ""},
+        ),
+    ]
     print(f"{'measure':72} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for name, values in rows:
         print(f"{name:72} {values['p50']:>7} {values['p95']:>7} {values['p99']:>7}")
-    print("\ngateway: one `memos gateway` process on PostgreSQL and Redis, no worker beside it; "
-          "serve: `memos serve` (what `make run` starts), extraction in the same process.\n"
-          "An add carries 2 messages (a user line and the answer); rates are open loop, "
-          "latencies timed from each add's scheduled moment.")
+    print(
+        "\ngateway: one `memos gateway` process on PostgreSQL and Redis, no worker beside it; "
+        "serve: `memos serve` (what `make run` starts), extraction in the same process.\n"
+        "An add carries 2 messages (a user line and the answer); rates are open loop, "
+        "latencies timed from each add's scheduled moment."
+    )
     print(f"serve: extraction (rule extractor) {results['add']['extraction_jobs_per_s']} jobs/s")
-    print("serve: the 2 MB add (500 messages of 3.7k characters) extracted in "
-          + (f"{large['extraction_s']} s" if large["extraction_s"] is not None
-             else f"more than {os.environ.get('BENCH_LARGE_ADD_WAIT', '1800')} s"))
+    print(
+        "serve: the 2 MB add (500 messages of 3.7k characters) extracted in "
+        + (
+            f"{large['extraction_s']} s"
+            if large["extraction_s"] is not None
+            else f"more than {os.environ.get('BENCH_LARGE_ADD_WAIT', '1800')} s"
+        )
+    )
     for s in results["search"]:
-        print(f"{s['memories']} memories preloaded (SQL rows and index points, then the HNSW "
-              f"build) in {s['preload_s']} s")
+        print(
+            f"{s['memories']} memories preloaded (SQL rows and index points, then the HNSW "
+            f"build) in {s['preload_s']} s"
+        )
     ours = {s["memories"]: s for s in results["search"]}
     add_p50 = results["add"]["latency_ms"]["p50"]
     for run in results["mem0"]:
-        print(f"mem0 {run['memories']} memories (in-process library, local Qdrant): add p50 "
-              f"{run['add']['p50']} ms, search p50 {run['search']['p50']} ms, p95 "
-              f"{run['search']['p95']} ms")
+        print(
+            f"mem0 {run['memories']} memories (in-process library, local Qdrant): add p50 "
+            f"{run['add']['p50']} ms, search p50 {run['search']['p50']} ms, p95 "
+            f"{run['search']['p95']} ms"
+        )
         if run["memories"] in ours:
-            print(f"  ours over HTTP / mem0 in-process: search p50 "
-                  f"{ours[run['memories']]['p50'] / run['search']['p50']:.2f}x, add p50 "
-                  f"{add_p50 / run['add']['p50']:.2f}x (lower is faster)")
+            print(
+                f"  ours over HTTP / mem0 in-process: search p50 "
+                f"{ours[run['memories']]['p50'] / run['search']['p50']:.2f}x, add p50 "
+                f"{add_p50 / run['add']['p50']:.2f}x (lower is faster)"
+            )
     for run in results["workers"]:
-        print(f"distributed extraction, {run['workers']} worker process(es): "
-              f"{run['jobs_per_s']} jobs/s ({run['jobs']} jobs in {run['seconds']} s)")
+        print(
+            f"distributed extraction, {run['workers']} worker process(es): "
+            f"{run['jobs_per_s']} jobs/s ({run['jobs']} jobs in {run['seconds']} s)"
+        )
     print(f"\nwritten to {out / 'bench.json'}")
 
 
 def _rate_row(mode: str, run: dict) -> str:
     how = f"{run['clients']} clients flat out" if "clients" in run else "open loop"
-    return (f"{mode}: add/message at {run['adds_per_s']} adds/s = {run['messages_per_s']} "
-            f"messages/s ({how})")
+    return (
+        f"{mode}: add/message at {run['adds_per_s']} adds/s = {run['messages_per_s']} "
+        f"messages/s ({how})"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,12 @@ def stack(request, tmp_path_factory, redis_url) -> Iterator[Stack]:
         with running_stack(data_dir, "", redis_url, VECTOR_STORE="edge") as running:
             yield running
         return
-    with qdrant_settings() as qdrant, running_stack(
-            data_dir, request.getfixturevalue("postgres_url"), redis_url, **qdrant) as running:
+    with (
+        qdrant_settings() as qdrant,
+        running_stack(
+            data_dir, request.getfixturevalue("postgres_url"), redis_url, **qdrant
+        ) as running,
+    ):
         yield running
 
 

@@ -25,9 +25,17 @@ def default_extraction(dialogue: str) -> str:
         match = LINE.match(line)
         if match and match.group(2) == "user":
             text = match.group(3)
-            memories.append({"key": text[:10], "value": f"用户提到：{text}", "speaker": "user",
-                             "tags": ["llm"], "memory_time": None, "confidence": 0.95,
-                             "sources": [int(match.group(1))]})
+            memories.append(
+                {
+                    "key": text[:10],
+                    "value": f"用户提到：{text}",
+                    "speaker": "user",
+                    "tags": ["llm"],
+                    "memory_time": None,
+                    "confidence": 0.95,
+                    "sources": [int(match.group(1))],
+                }
+            )
     return json.dumps({"memories": memories}, ensure_ascii=False)
 
 
@@ -50,11 +58,20 @@ class FakeLLM:
                 content = default_extraction(body["messages"][-1]["content"])
             else:
                 content = "LLM-WRITTEN PROMPT: " + body["messages"][-1]["content"][-40:]
-            return {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
-                    "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+            return {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
 
     @property
     def extraction_requests(self) -> list[dict]:
@@ -65,8 +82,9 @@ class FakeLLM:
 def fake_llm_server() -> Iterator[tuple[FakeLLM, str]]:
     fake = FakeLLM()
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -24,10 +24,22 @@ import numpy as np
 
 from tests.e2e.process import MEMOS, run_service
 
-FACTS = ["我喜欢在周末去爬山。", "我女儿今年上小学二年级。", "I live in Berlin with my partner.",
-         "我对花生过敏。", "My favourite food is ramen.", "我每天早上喝一杯美式咖啡。"]
-QUERIES = ["周末做什么", "孩子几年级", "where do I live", "有什么忌口", "what do I like to eat",
-           "早餐喝什么"]
+FACTS = [
+    "我喜欢在周末去爬山。",
+    "我女儿今年上小学二年级。",
+    "I live in Berlin with my partner.",
+    "我对花生过敏。",
+    "My favourite food is ramen.",
+    "我每天早上喝一杯美式咖啡。",
+]
+QUERIES = [
+    "周末做什么",
+    "孩子几年级",
+    "where do I live",
+    "有什么忌口",
+    "what do I like to eat",
+    "早餐喝什么",
+]
 
 
 class Connection:
@@ -47,7 +59,9 @@ class Connection:
         self.writer.write(
             f"POST {self.base_path}{path} HTTP/1.1\r\nHost: {self.host}\r\n"
             f"Authorization: Token {key}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+            f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
         await self.writer.drain()
         head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
         status = int(head[0].split()[1])
@@ -56,8 +70,9 @@ class Connection:
         return status, headers, json.loads(data)
 
 
-async def open_loop(api: str, key: str, rate: float, seconds: float,
-                    body: Callable[[int], tuple[str, dict]]) -> tuple[list[float], Counter]:
+async def open_loop(
+    api: str, key: str, rate: float, seconds: float, body: Callable[[int], tuple[str, dict]]
+) -> tuple[list[float], Counter]:
     """Sends request i at start + i/rate whether or not earlier ones were answered (a free
     connection is taken, or a new one opened), and times each from its scheduled moment, so
     a slow answer cannot hide the requests that should have been sent meanwhile. Returns the
@@ -93,8 +108,9 @@ async def open_loop(api: str, key: str, rate: float, seconds: float,
     return latencies, codes
 
 
-async def drive_adds(api: str, key: str, clients: int, seconds: float,
-                     body: Callable[[int], tuple[str, dict]]) -> tuple[int, float, list[float]]:
+async def drive_adds(
+    api: str, key: str, clients: int, seconds: float, body: Callable[[int], tuple[str, dict]]
+) -> tuple[int, float, list[float]]:
     """`clients` connections each sending the next request as soon as the last is answered.
     Returns the requests answered, the seconds taken and the latencies in ms."""
     url = urlsplit(api)
@@ -116,8 +132,15 @@ async def drive_adds(api: str, key: str, clients: int, seconds: float,
     return len(latencies), time.perf_counter() - started, latencies
 
 
-async def client(number: int, api: str, key: str, stop_at: float, codes: Counter,
-                 latencies: dict[str, list[float]], retry_after: list[bool]) -> None:
+async def client(
+    number: int,
+    api: str,
+    key: str,
+    stop_at: float,
+    codes: Counter,
+    latencies: dict[str, list[float]],
+    retry_after: list[bool],
+) -> None:
     rng = random.Random(number)
     url = urlsplit(api)
     connection = Connection(url.hostname, url.port, url.path)
@@ -128,8 +151,11 @@ async def client(number: int, api: str, key: str, stop_at: float, codes: Counter
         if rng.random() < 0.25:
             kind, path = "add", "/add/message"
             text = f"{rng.choice(FACTS)} #{number}-{sent}"
-            body = {"user_id": user, "conversation_id": f"c{number}",
-                    "messages": [{"role": "user", "content": text}]}
+            body = {
+                "user_id": user,
+                "conversation_id": f"c{number}",
+                "messages": [{"role": "user", "content": text}],
+            }
         else:
             kind, path = "search", "/search/memory"
             body = {"user_id": user, "query": rng.choice(QUERIES)}
@@ -154,8 +180,12 @@ async def drive(api: str, keys: list[str], clients: int, seconds: float) -> dict
     latencies: dict[str, list[float]] = {"add": [], "search": []}
     retry_after: list[bool] = []
     stop_at = time.monotonic() + seconds
-    await asyncio.gather(*(client(n, api, keys[n % len(keys)], stop_at, codes, latencies,
-                                  retry_after) for n in range(clients)))
+    await asyncio.gather(
+        *(
+            client(n, api, keys[n % len(keys)], stop_at, codes, latencies, retry_after)
+            for n in range(clients)
+        )
+    )
     return {"codes": codes, "latencies": latencies, "retry_after": retry_after}
 
 
@@ -168,22 +198,35 @@ def main() -> int:
         with run_service("serve", data, LOG_LEVEL="WARNING") as service:
             keys = [(data / "api-key").read_text().strip()]
             for _ in range(key_count - 1):
-                created = subprocess.run([MEMOS, "keys", "create", "--project", "default"],
-                                         env={**os.environ, "DATA_DIR": str(data)},
-                                         check=True, capture_output=True, text=True).stdout
-                keys.append(next(line.split()[-1] for line in created.splitlines()
-                                 if line.startswith("api key")))
+                created = subprocess.run(
+                    [MEMOS, "keys", "create", "--project", "default"],
+                    env={**os.environ, "DATA_DIR": str(data)},
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                keys.append(
+                    next(
+                        line.split()[-1]
+                        for line in created.splitlines()
+                        if line.startswith("api key")
+                    )
+                )
             result = asyncio.run(drive(service.api, keys, clients, seconds))
     codes, latencies = result["codes"], result["latencies"]
     total = sum(codes.values())
-    print(f"\n{clients} clients for {seconds:.0f} s over {len(keys)} keys, {os.cpu_count()} CPUs: "
-          f"{total} requests, {total / seconds:.0f} requests/s")
+    print(
+        f"\n{clients} clients for {seconds:.0f} s over {len(keys)} keys, {os.cpu_count()} CPUs: "
+        f"{total} requests, {total / seconds:.0f} requests/s"
+    )
     print("answers by code: " + ", ".join(f"{code}: {n}" for code, n in codes.most_common()))
     for kind, samples in latencies.items():
         if samples:
             p = np.percentile(samples, [50, 95, 99])
-            print(f"{kind:6} {len(samples):6} requests  p50 {p[0]:.1f} ms  p95 {p[1]:.1f} ms  "
-                  f"p99 {p[2]:.1f} ms")
+            print(
+                f"{kind:6} {len(samples):6} requests  p50 {p[0]:.1f} ms  p95 {p[1]:.1f} ms  "
+                f"p99 {p[2]:.1f} ms"
+            )
     unexpected = {code: n for code, n in codes.items() if code not in (0, 40300)}
     if result["retry_after"] and not all(result["retry_after"]):
         unexpected["40300 without Retry-After"] = result["retry_after"].count(False)

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-LOCAL_POSTGRES = os.environ.get("TEST_POSTGRES_URL",
-                                "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+LOCAL_POSTGRES = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 LOCAL_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

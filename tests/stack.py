@@ -67,10 +67,20 @@ class Stack:
         with transaction() as session:
             return create_key(session, project)[1]
 
-    def add(self, user_id: str, conversation_id: str, messages: list[dict],
-            key: str | None = None, **extra) -> dict:
-        body = {"user_id": user_id, "conversation_id": conversation_id, "messages": messages,
-                **extra}
+    def add(
+        self,
+        user_id: str,
+        conversation_id: str,
+        messages: list[dict],
+        key: str | None = None,
+        **extra,
+    ) -> dict:
+        body = {
+            "user_id": user_id,
+            "conversation_id": conversation_id,
+            "messages": messages,
+            **extra,
+        }
         return self.ok("/add/message", body, key)
 
     def wait(self, task_id: str, key: str | None = None, timeout: float = 30) -> str:
@@ -87,17 +97,25 @@ class Stack:
 
 
 @contextmanager
-def running_stack(data_dir: Path, database_url: str, redis_url: str,
-                  **env: str) -> Iterator[Stack]:
+def running_stack(data_dir: Path, database_url: str, redis_url: str, **env: str) -> Iterator[Stack]:
     from services.embedded import InProcessWorker
     from services.gateway.app import create_app
     from shared.db.migrate import upgrade_database
 
     patch = pytest.MonkeyPatch()
-    settings = {"DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-                "REDIS_URL": redis_url, "LOG_JSON": "false", "LOG_LEVEL": "WARNING",
-                "RETRIEVER_URL": "", "LLM_BASE_URL": "", "LLM_MODEL": "",
-                "OUTBOX_POLL_INTERVAL": "0.5", "RATE_LIMIT_PER_SECOND": "0", **env}
+    settings = {
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "LOG_JSON": "false",
+        "LOG_LEVEL": "WARNING",
+        "RETRIEVER_URL": "",
+        "LLM_BASE_URL": "",
+        "LLM_MODEL": "",
+        "OUTBOX_POLL_INTERVAL": "0.5",
+        "RATE_LIMIT_PER_SECOND": "0",
+        **env,
+    }
     for name, value in settings.items():
         patch.setenv(name, value)
     reset_runtime()

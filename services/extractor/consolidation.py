@@ -53,8 +53,11 @@ class Decision:
 
 
 def initial_type(memory: Memory, speaker: str) -> str:
-    return ("UserMemory" if speaker == "user" and is_profile_fact(memory.memory_value)
-            else "WorkingMemory")
+    return (
+        "UserMemory"
+        if speaker == "user" and is_profile_fact(memory.memory_value)
+        else "WorkingMemory"
+    )
 
 
 def same_details(a: str, b: str) -> bool:
@@ -75,13 +78,16 @@ def decide_by_rules(memory: Memory, speaker: str, neighbours: list[Neighbour]) -
     kind = initial_type(memory, speaker)
     for neighbour in neighbours:
         old = neighbour.memory.memory_value
-        if old == memory.memory_value or (neighbour.cosine >= embedder.duplicate
-                                          and same_details(memory.memory_value, old)
-                                          and not contradicts(memory.memory_value, old)):
+        if old == memory.memory_value or (
+            neighbour.cosine >= embedder.duplicate
+            and same_details(memory.memory_value, old)
+            and not contradicts(memory.memory_value, old)
+        ):
             return Decision("duplicate", kind, neighbour)
     for neighbour in neighbours:
-        if neighbour.cosine >= embedder.floor and contradicts(memory.memory_value,
-                                                              neighbour.memory.memory_value):
+        if neighbour.cosine >= embedder.floor and contradicts(
+            memory.memory_value, neighbour.memory.memory_value
+        ):
             return Decision("update", kind, neighbour)
     return Decision("new", kind)
 
@@ -113,17 +119,22 @@ Answer with JSON only: {{"decisions": [{{"new": 0, "relation": "new", "existing"
 "memory_type": "WorkingMemory"}}]}}"""
 
 
-def decide_by_llm(memories: list[Memory], speakers: list[str],
-                  neighbours: list[list[Neighbour]]) -> list[Decision]:
-    rules = [decide_by_rules(m, s, n) for m, s, n in zip(memories, speakers, neighbours,
-                                                         strict=True)]
+def decide_by_llm(
+    memories: list[Memory], speakers: list[str], neighbours: list[list[Neighbour]]
+) -> list[Decision]:
+    rules = [
+        decide_by_rules(m, s, n) for m, s, n in zip(memories, speakers, neighbours, strict=True)
+    ]
     items = []
     for number, (memory, near) in enumerate(zip(memories, neighbours, strict=True)):
         existing = "\n".join(f"  - id {n.memory.id}: {n.memory.memory_value}" for n in near)
         items.append(f"[{number}] {memory.memory_value}\n  existing:\n{existing or '  (none)'}")
     try:
-        raw = chat([{"role": "user", "content": PROMPT.format(items="\n".join(items))}],
-                   purpose="consolidation", json_output=True)
+        raw = chat(
+            [{"role": "user", "content": PROMPT.format(items="\n".join(items))}],
+            purpose="consolidation",
+            json_output=True,
+        )
         answer = LLMDecisions.model_validate(json.loads(raw))
     except (ValueError, ValidationError, json.JSONDecodeError) as exc:
         log.warning("llm consolidation answer rejected", extra={"error": str(exc)[:300]})
@@ -143,22 +154,28 @@ def decide_by_llm(memories: list[Memory], speakers: list[str],
     return decisions
 
 
-def decide(memories: list[Memory], speakers: list[str], neighbours: list[list[Neighbour]],
-           messages: dict[str, Message]) -> list[Decision]:
+def decide(
+    memories: list[Memory],
+    speakers: list[str],
+    neighbours: list[list[Neighbour]],
+    messages: dict[str, Message],
+) -> list[Decision]:
     """`messages`: the job's own, by id (its new memories' sources)."""
     if get_settings().llm_enabled and any(neighbours):
         decisions = decide_by_llm(memories, speakers, neighbours)
     else:
-        decisions = [decide_by_rules(m, s, n) for m, s, n in zip(memories, speakers, neighbours,
-                                                                 strict=True)]
+        decisions = [
+            decide_by_rules(m, s, n) for m, s, n in zip(memories, speakers, neighbours, strict=True)
+        ]
     return [_in_order(d, m, messages) for d, m in zip(decisions, memories, strict=True)]
 
 
 def _in_order(decision: Decision, memory: Memory, messages: dict[str, Message]) -> Decision:
     """A statement older than the memory it contradicts (from a late or retried job) does not
     replace it."""
-    if decision.relation == "update" and (stated_at(memory, messages)
-                                          < stated_at(decision.target.memory, messages)):
+    if decision.relation == "update" and (
+        stated_at(memory, messages) < stated_at(decision.target.memory, messages)
+    ):
         return replace(decision, relation="superseded")
     return decision
 
@@ -194,6 +211,8 @@ def serialised(project_id: str, user_id: str) -> Iterator[None]:
             yield
             return
         with engine.connect() as connection:  # closing it rolls back: the lock is released
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                               {"key": int.from_bytes(key, "big", signed=True)})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": int.from_bytes(key, "big", signed=True)},
+            )
             yield

@@ -455,7 +455,7 @@ def _contraction(t: _Turn, k: int, pronoun: str, person: str) -> bool:
     if word == pronoun:
         return False
     tails = {"'m": "is", "'re": "is", "'ve": "has", "'ll": "will"}
-    tail = tails.get(word[len(pronoun):].replace("’", "'")) or _would_or_had(t, k)
+    tail = tails.get(word[len(pronoun) :].replace("’", "'")) or _would_or_had(t, k)
     t.put(k, f"{person} {tail}")
     return True
 
@@ -510,8 +510,9 @@ def _you_formula(t: _Turn, k: int) -> bool:
         return False
     ends = k + 2 > len(t.low) - 1 or re.match(r"\s*[,.?!]", t.gaps[k + 2])
     opens = not t.spaced(k) or t.start[k - 1] or _CLAUSE_BREAK.search(t.gaps[k - 1])
-    if (after == "bet" and ends) or (after == "never" and t.spaced(k + 2)
-                                     and t.low[k + 2] == "know"):
+    if (after == "bet" and ends) or (
+        after == "never" and t.spaced(k + 2) and t.low[k + 2] == "know"
+    ):
         return True  # "You bet!", "you never know": nobody in particular
     if t.spaced(k) and t.low[k - 1] == "see" and opens and (ends or after in _PARTINGS):
         return True  # "See you soon!" is a goodbye

@@ -78,18 +78,25 @@ def parse_output(raw: str, turns: list[Turn]) -> list[ExtractedMemory]:
         lang = language(item.value)
         prefix = PREFIX[(item.speaker, lang)]
         value = item.value if item.value.startswith("[") else prefix + item.value
-        memories.append(ExtractedMemory(
-            key=item.key.strip(), value=value, tags=[t.strip() for t in item.tags if t.strip()][:8],
-            memory_time=normalize_time(item.memory_time), confidence=item.confidence,
-            source_ids=[turns[n].id for n in dict.fromkeys(item.sources)],
-            speaker=item.speaker,
-        ))
+        memories.append(
+            ExtractedMemory(
+                key=item.key.strip(),
+                value=value,
+                tags=[t.strip() for t in item.tags if t.strip()][:8],
+                memory_time=normalize_time(item.memory_time),
+                confidence=item.confidence,
+                source_ids=[turns[n].id for n in dict.fromkeys(item.sources)],
+                speaker=item.speaker,
+            )
+        )
     return memories
 
 
 def extract_by_llm(turns: list[Turn]) -> list[ExtractedMemory]:
-    messages = [{"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": render_dialogue(turns)}]
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": render_dialogue(turns)},
+    ]
     attempts = get_settings().llm_max_retries + 1
     for attempt in range(attempts):
         try:
@@ -100,10 +107,14 @@ def extract_by_llm(turns: list[Turn]) -> list[ExtractedMemory]:
         try:
             memories = parse_output(raw, turns)
         except ValueError as exc:
-            log.warning("llm extraction output rejected",
-                        extra={"attempt": attempt + 1, "error": str(exc)[:300]})
-            messages += [{"role": "assistant", "content": raw},
-                         {"role": "user", "content": f"{exc}. Answer again with JSON only."}]
+            log.warning(
+                "llm extraction output rejected",
+                extra={"attempt": attempt + 1, "error": str(exc)[:300]},
+            )
+            messages += [
+                {"role": "assistant", "content": raw},
+                {"role": "user", "content": f"{exc}. Answer again with JSON only."},
+            ]
             continue
         if memories:
             return memories

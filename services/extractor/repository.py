@@ -5,8 +5,9 @@ from shared.db.models import Memory, MemorySource, Message, Task
 
 
 def task_messages(session: Session, task_id: str) -> list[Message]:
-    return list(session.scalars(select(Message).where(Message.task_id == task_id)
-                                .order_by(Message.seq)))
+    return list(
+        session.scalars(select(Message).where(Message.task_id == task_id).order_by(Message.seq))
+    )
 
 
 def task_memory_ids(session: Session, task_id: str) -> list[str]:
@@ -25,7 +26,11 @@ def memories_superseded_by(session: Session, ids: list[str]) -> list[Memory]:
 
 def sources_merged_elsewhere(session: Session, task_id: str) -> list[MemorySource]:
     """Sources this job added to memories of other jobs (its duplicates, merged there)."""
-    return list(session.scalars(
-        select(MemorySource).join(Message, Message.id == MemorySource.message_id)
-        .join(Memory, Memory.id == MemorySource.memory_id)
-        .where(Message.task_id == task_id, Memory.task_id != task_id)))
+    return list(
+        session.scalars(
+            select(MemorySource)
+            .join(Message, Message.id == MemorySource.message_id)
+            .join(Memory, Memory.id == MemorySource.memory_id)
+            .where(Message.task_id == task_id, Memory.task_id != task_id)
+        )
+    )

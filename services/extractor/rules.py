@@ -30,10 +30,15 @@ MAX_TURNS_PER_MEMORY = 3
 SHORT_ZH, SHORT_EN = 24, 6  # characters, words: a turn this short may be an answer
 ANSWER_START = re.compile(
     r"^(对[，,。!！的啊呀]|是的|是啊|没错|嗯|还有|而且|另外|yes|yeah|yep|right|also|and\b|plus)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 MAX_CHARS_PER_MEMORY = 400
-PREFIX = {("user", "zh"): "[user观点]", ("assistant", "zh"): "[assistant观点]",
-          ("user", "en"): "", ("assistant", "en"): ""}
+PREFIX = {
+    ("user", "zh"): "[user观点]",
+    ("assistant", "zh"): "[assistant观点]",
+    ("user", "en"): "",
+    ("assistant", "en"): "",
+}
 SPEAKER = re.compile(r"^([A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,2}):\s+")  # "Caroline: …"
 ANONYMOUS = {"user": "the user", "assistant": "the assistant"}
 RECENT_TURNS = 3  # turns before a statement that may name who "she" is
@@ -42,37 +47,56 @@ CONFIDENCE = {"user": 0.8, "assistant": 0.6}
 
 # First- and second-person words rewritten so a memory reads without its dialogue.
 ZH_PERSON = {
-    "user": [("我们家", "用户家"), ("我们", "用户等人"), ("咱们", "用户等人"), ("我", "用户"),
-             ("您", "助手"), ("你们", "助手"), ("你", "助手")],
-    "assistant": [("我们", "助手"), ("我", "助手"), ("您", "用户"), ("你们", "用户"),
-                  ("你", "用户")],
+    "user": [
+        ("我们家", "用户家"),
+        ("我们", "用户等人"),
+        ("咱们", "用户等人"),
+        ("我", "用户"),
+        ("您", "助手"),
+        ("你们", "助手"),
+        ("你", "助手"),
+    ],
+    "assistant": [
+        ("我们", "助手"),
+        ("我", "助手"),
+        ("您", "用户"),
+        ("你们", "用户"),
+        ("你", "用户"),
+    ],
 }
 ZH_FILLER_START = re.compile(
-    r"^(对了|对|嗯|好的|好|是的|是|没错|收到|明白了|明白|哈哈|那|啊|哦)+[，,。！!、\s]*")
+    r"^(对了|对|嗯|好的|好|是的|是|没错|收到|明白了|明白|哈哈|那|啊|哦)+[，,。！!、\s]*"
+)
 # A short opening sentence that only greets or reacts ("Hey Maria!", "Wow, that's great!",
 # "Thanks, John."): no fact, and a reader of the memory does not need it.
 EN_REACTION_START = re.compile(
     r"^(hey|hi|hello|wow|whoa|oh|aww|omg|haha|yay|thanks|thank you|congrats|congratulations|"
     r"cool|great|awesome|nice|sweet|amazing|that's (so )?(great|awesome|amazing|cool|"
     r"wonderful)|sounds (great|fun|awesome|cool|amazing)|good to see you|long time no see)"
-    r"\b[^.!?]{0,30}[.!]+\s+", re.IGNORECASE)
+    r"\b[^.!?]{0,30}[.!]+\s+",
+    re.IGNORECASE,
+)
 # Closing sentences that only say goodbye ("Take care and talk to you soon!", "Bye!").
 EN_PARTING_END = re.compile(
     r"(^|(?<=[.!?])\s+)((ok(ay)?|well|anyway|alright)[, ]+)?(take care|bye|goodbye|see you|"
     r"talk (to you )?(soon|later)|(let's )?(chat|catch up|talk) (again )?soon|catch you later|"
     r"have fun|good luck|have a (great|good|nice) (day|night|one|time)|keep (me|us) posted)"
-    r"([ ,]+(and|&) [^.!?]{0,30})?[ ,]*(bye|everyone|guys)?[.!]*$", re.IGNORECASE)
+    r"([ ,]+(and|&) [^.!?]{0,30})?[ ,]*(bye|everyone|guys)?[.!]*$",
+    re.IGNORECASE,
+)
 MAX_STRIP_ROUNDS = 4
-EN_FILLER_START = re.compile(r"^(yes|yeah|yep|ok|okay|sure|well|so|oh|right|great)\b[,.!\s]*",
-                             re.IGNORECASE)
+EN_FILLER_START = re.compile(
+    r"^(yes|yeah|yep|ok|okay|sure|well|so|oh|right|great)\b[,.!\s]*", re.IGNORECASE
+)
 QUESTION_END = re.compile(r"[?？]\s*$")
 TRAILING_MARKS = "。.!！~～,，;；、"  # and whitespace
 CLAUSE_MARKS = "，,。.!！?？;；"
 CLAUSE = re.compile(f"[{CLAUSE_MARKS}]")
 # From a line's first 你/您 on: linear (searched from every 你, ".*" made a 50k-character
 # turn with many 你 and no 吗 a second's work holding the GIL).
-HELP_REQUEST = re.compile(r"^[^\n你您]*[你您].*[吗呢]|\b(can|could|would|will) you\b",
-                          re.IGNORECASE | re.MULTILINE)
+HELP_REQUEST = re.compile(
+    r"^[^\n你您]*[你您].*[吗呢]|\b(can|could|would|will) you\b", re.IGNORECASE | re.MULTILINE
+)
 FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 RESOLVED = re.compile(r"（[^）]*\d{4}[^）]*）|\([^)]*\d{4}[^)]*\)")
 
@@ -142,7 +166,7 @@ def _strip(text: str, lang: str) -> str:
 
 
 def _without_address(text: str, listener: str) -> str:
-    """"Glad you have support, John." addresses John; rewritten, "…, John" would read as a
+    """ "Glad you have support, John." addresses John; rewritten, "…, John" would read as a
     list. The name goes (it is the listener the rest of the turn names)."""
     name = re.escape(listener)
     text = re.sub(rf",\s*{name}(?=\s*[.!?]|$)", "", text)
@@ -155,7 +179,7 @@ def _informative(text: str) -> bool:
 
 
 def _drop_help_request(text: str) -> str:
-    """"我想暑假出去玩，你能帮我推荐下吗？" states a plan and asks the assistant for help: keep
+    """ "我想暑假出去玩，你能帮我推荐下吗？" states a plan and asks the assistant for help: keep
     the plan. Other questions ("Where should I go in Japan?") say something and stay."""
     start = _last_question_start(text)
     if start is None or not HELP_REQUEST.search(text[start:]):
@@ -192,8 +216,9 @@ def said_on(turn: Turn) -> date | None:
         return None
 
 
-def _statement(turn: Turn, lang: str, names: dict[str, str], recent: list[str]
-               ) -> tuple[str, list[str]]:
+def _statement(
+    turn: Turn, lang: str, names: dict[str, str], recent: list[str]
+) -> tuple[str, list[str]]:
     """The turn as a third-person statement with its relative times made absolute, and
     those absolute times."""
     text = _strip(spoken(turn.content), lang)
@@ -203,14 +228,21 @@ def _statement(turn: Turn, lang: str, names: dict[str, str], recent: list[str]
         text = rewrite_person(text, turn.role)
     else:
         who = voice(turn.role, names)
-        text = _or_as_said(turn, "third person", lambda: third_person(
-            _without_address(text, who.listener), who.subject, who.listener, recent), text)
+        text = _or_as_said(
+            turn,
+            "third person",
+            lambda: third_person(
+                _without_address(text, who.listener), who.subject, who.listener, recent
+            ),
+            text,
+        )
     text = _without_trailing_marks(text)
     day = said_on(turn)
     if day is None:
         return text, []
-    return _or_as_said(turn, "relative times",
-                       lambda: resolve_relative_times(text, day, lang), (text, []))
+    return _or_as_said(
+        turn, "relative times", lambda: resolve_relative_times(text, day, lang), (text, [])
+    )
 
 
 def _or_as_said(turn: Turn, step: str, rewrite: Callable[[], T], as_said: T) -> T:
@@ -219,8 +251,14 @@ def _or_as_said(turn: Turn, step: str, rewrite: Callable[[], T], as_said: T) -> 
     try:
         return rewrite()
     except Exception as exc:
-        log.warning("extraction step skipped", extra={
-            "step": step, "message_id": turn.id, "error": f"{type(exc).__name__}: {exc}"[:300]})
+        log.warning(
+            "extraction step skipped",
+            extra={
+                "step": step,
+                "message_id": turn.id,
+                "error": f"{type(exc).__name__}: {exc}"[:300],
+            },
+        )
         return as_said
 
 
@@ -230,20 +268,27 @@ def _title(statements: list[str], lang: str) -> str:
         for clause in CLAUSE.split(statement):
             clause = clause.strip()
             if clause and keywords(clause, 1):
-                return clause[:30 if lang == "zh" else 80]
-    return statements[0][:30 if lang == "zh" else 80]
+                return clause[: 30 if lang == "zh" else 80]
+    return statements[0][: 30 if lang == "zh" else 80]
 
 
 def _memory(turns: list[Turn], group: list[int], names: dict[str, str]) -> ExtractedMemory:
     """One memory from the user's turns at the positions in `group`; the assistant's turns
     right before, between and right after them are its context."""
     first, last = group[0], group[-1]
-    context = [i for i in range(max(0, first - 1), min(len(turns), last + 2))
-               if turns[i].role == "assistant"]
+    context = [
+        i
+        for i in range(max(0, first - 1), min(len(turns), last + 2))
+        if turns[i].role == "assistant"
+    ]
     said = [turns[i] for i in group]
     lang = language(" ".join(spoken(t.content) for t in said))
-    resolved = [_statement(turns[i], lang, names, [spoken(t.content) for t in turns[
-        max(0, i - RECENT_TURNS):i]]) for i in group]
+    resolved = [
+        _statement(
+            turns[i], lang, names, [spoken(t.content) for t in turns[max(0, i - RECENT_TURNS) : i]]
+        )
+        for i in group
+    ]
     statements = [text for text, _ in resolved]
     event_days = [d for _, days in resolved for d in days if FULL_DATE.fullmatch(d)]
     if lang == "en":  # sentences of their own: "… powerful. The stories …"
@@ -254,13 +299,13 @@ def _memory(turns: list[Turn], group: list[int], names: dict[str, str]) -> Extra
     answered = last + 1 in context and QUESTION_END.search(turns[last].content)
     return ExtractedMemory(
         key=_title(statements, lang),
-        value=PREFIX[("user", lang)] + joiner.join(statements)
+        value=PREFIX[("user", lang)]
+        + joiner.join(statements)
         + ("" if statements[-1].endswith(("?", "？")) else end)
         + (_answer(turns[last + 1], turns[last], lang, names) if answered else ""),
         tags=keywords(RESOLVED.sub("", " ".join(statements)), 5),
         # When it happened, if the dialogue says; else when it was said.
-        memory_time=event_days[0] if event_days else (normalize_time(times[-1]) if times
-                                                      else None),
+        memory_time=event_days[0] if event_days else (normalize_time(times[-1]) if times else None),
         confidence=CONFIDENCE["user"],
         source_ids=[turns[i].id for i in sorted(group + context)],
         speaker="user",
@@ -275,8 +320,12 @@ def _answer(reply: Turn, question: Turn, lang: str, names: dict[str, str]) -> st
     if lang == "zh":
         return rewrite_person(answer, "assistant")[:MAX_REPLY_CHARS]
     who = voice("assistant", names)
-    return " " + third_person(answer, who.subject, who.listener,
-                              [spoken(question.content)])[:MAX_REPLY_CHARS]
+    return (
+        " "
+        + third_person(answer, who.subject, who.listener, [spoken(question.content)])[
+            :MAX_REPLY_CHARS
+        ]
+    )
 
 
 def _continues(content: str, before: Turn) -> bool:
@@ -287,11 +336,13 @@ def _continues(content: str, before: Turn) -> bool:
     with the thesis when the user moved)."""
     if ANSWER_START.match(content):
         return True
-    if QUESTION_END.search(content) or (before.role == "assistant"
-                                         and not QUESTION_END.search(before.content)):
+    if QUESTION_END.search(content) or (
+        before.role == "assistant" and not QUESTION_END.search(before.content)
+    ):
         return False
-    return (len(content) <= SHORT_ZH if language(content) == "zh"
-            else len(content.split()) <= SHORT_EN)
+    return (
+        len(content) <= SHORT_ZH if language(content) == "zh" else len(content.split()) <= SHORT_EN
+    )
 
 
 def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
@@ -302,11 +353,12 @@ def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
         if turn.role != "user" or not _informative(_strip(content, language(content))):
             continue
         group = [turns[j] for j in groups[-1]] if groups else None
-        if group is None or (len(group) >= MAX_TURNS_PER_MEMORY
-                             or not _continues(content, turns[i - 1])
-                             or sum(len(t.content) for t in group) + len(content)
-                             > MAX_CHARS_PER_MEMORY
-                             or language(spoken(group[0].content)) != language(content)):
+        if group is None or (
+            len(group) >= MAX_TURNS_PER_MEMORY
+            or not _continues(content, turns[i - 1])
+            or sum(len(t.content) for t in group) + len(content) > MAX_CHARS_PER_MEMORY
+            or language(spoken(group[0].content)) != language(content)
+        ):
             groups.append([i])
         else:
             groups[-1].append(i)

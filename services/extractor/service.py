@@ -59,16 +59,30 @@ def _rows(task: Task, extracted: list[ExtractedMemory], now: int) -> list[Memory
         memory_id = str(uuid.uuid5(NAMESPACE, f"{task.id}:{index}"))
         tags = list(dict.fromkeys([*item.tags, *attrs.get("tags", [])]))
         memory = Memory(
-            id=memory_id, project_id=task.project_id, user_id=task.user_id,
-            conversation_id=task.conversation_id, agent_id=attrs.get("agent_id"),
-            app_id=attrs.get("app_id"), task_id=task.id, memory_key=item.key,
-            memory_value=item.value, memory_type="WorkingMemory", memory_time=item.memory_time,
-            status="activated", confidence=item.confidence, tags=tags,
-            info=attrs.get("info", {}), create_time=now, update_time=now,
-            subject=item.subject, context=item.context,
+            id=memory_id,
+            project_id=task.project_id,
+            user_id=task.user_id,
+            conversation_id=task.conversation_id,
+            agent_id=attrs.get("agent_id"),
+            app_id=attrs.get("app_id"),
+            task_id=task.id,
+            memory_key=item.key,
+            memory_value=item.value,
+            memory_type="WorkingMemory",
+            memory_time=item.memory_time,
+            status="activated",
+            confidence=item.confidence,
+            tags=tags,
+            info=attrs.get("info", {}),
+            create_time=now,
+            update_time=now,
+            subject=item.subject,
+            context=item.context,
         )
-        memory.sources = [MemorySource(memory_id=memory_id, message_id=source, position=i)
-                          for i, source in enumerate(item.source_ids)]
+        memory.sources = [
+            MemorySource(memory_id=memory_id, message_id=source, position=i)
+            for i, source in enumerate(item.source_ids)
+        ]
         memory.tag_rows = [MemoryTag(memory_id=memory_id, tag=tag) for tag in tags]
         rows.append(memory)
     return rows
@@ -84,19 +98,34 @@ def _lexical_text(memory: Memory) -> str:
     """What the words come from: the memory, its title and tags, the turns around it
     (LoCoMo recall@10 0.76 → 0.82 with the question a statement answers and the reply it
     got), and when it was said, spelled as people ask ("in May 2023")."""
-    return "\n".join(part for part in (memory.memory_key, memory.memory_value,
-                                        " ".join(memory.tags), memory.context,
-                                        spelled_date(memory.memory_time)) if part)
+    return "\n".join(
+        part
+        for part in (
+            memory.memory_key,
+            memory.memory_value,
+            " ".join(memory.tags),
+            memory.context,
+            spelled_date(memory.memory_time),
+        )
+        if part
+    )
 
 
 def _payload(memory: Memory) -> dict:
     return {
-        "project_id": memory.project_id, "user_id": memory.user_id,
-        "conversation_id": memory.conversation_id, "agent_id": memory.agent_id,
-        "app_id": memory.app_id, "status": memory.status, "memory_type": memory.memory_type,
+        "project_id": memory.project_id,
+        "user_id": memory.user_id,
+        "conversation_id": memory.conversation_id,
+        "agent_id": memory.agent_id,
+        "app_id": memory.app_id,
+        "status": memory.status,
+        "memory_type": memory.memory_type,
         "confidence": memory.confidence,
-        "tags": memory.tags, "info": memory.info, "memory_time": memory.memory_time,
-        "create_time": memory.create_time, "update_time": memory.update_time,
+        "tags": memory.tags,
+        "info": memory.info,
+        "memory_time": memory.memory_time,
+        "create_time": memory.create_time,
+        "update_time": memory.update_time,
         "subject": memory.subject,
     }
 
@@ -120,8 +149,9 @@ def run_extraction(task_id: str) -> bool:
         restored = _undo_previous_run(session, task_id, old_ids, now)
         delete_by_ids(session, old_ids)
     if restored:  # back in the index before looking for neighbours
-        index.upsert(_indexed(restored, embedder.embed_passages(
-            [_indexed_text(m) for m in restored])))
+        index.upsert(
+            _indexed(restored, embedder.embed_passages([_indexed_text(m) for m in restored]))
+        )
     extracted = extract(turns)
     rows = _rows(task, extracted, now)
     texts = [_indexed_text(m) for m in rows]
@@ -131,8 +161,10 @@ def run_extraction(task_id: str) -> bool:
     # lookup of neighbours to the commit.
     with serialised(task.project_id, task.user_id):
         with new_session() as session:
-            neighbours = [_neighbours(session, index, task, m, v, terms[m.id], old_ids)
-                          for m, v in zip(rows, vectors, strict=True)]
+            neighbours = [
+                _neighbours(session, index, task, m, v, terms[m.id], old_ids)
+                for m, v in zip(rows, vectors, strict=True)
+            ]
         decisions = decide(rows, [e.speaker for e in extracted], neighbours, messages)
         with transaction() as session:
             # Before the task row: an erasure takes the delete lock, then the user's task rows.
@@ -143,27 +175,37 @@ def run_extraction(task_id: str) -> bool:
             gone = deleted_before_written(session, task.project_id, task.create_time, rows)
             if gone:  # deleted while the job waited: a delete wins over a job accepted before it
                 kept = [i for i, m in enumerate(rows) if m.id not in gone]
-                rows, vectors, decisions = ([seq[i] for i in kept]
-                                            for seq in (rows, vectors, decisions))
+                rows, vectors, decisions = (
+                    [seq[i] for i in kept] for seq in (rows, vectors, decisions)
+                )
             written, archived, merged = _apply(session, rows, vectors, decisions, now)
             task.status, task.update_time, task.error = "completed", now, None
             task.dispatch_time = now_ms()  # the lease ends
             # Index before commit: if indexing fails the job stays running and is retried;
             # the retriever ignores points whose rows are not committed.
-            index.upsert(_indexed([m for m, _ in written + merged],
-                                  [v for _, v in written + merged], terms))
+            index.upsert(
+                _indexed([m for m, _ in written + merged], [v for _, v in written + merged], terms)
+            )
             stale = sorted((set(old_ids) - {m.id for m, _ in written}) | set(archived))
     index.delete(stale)
     MEMORIES_WRITTEN.labels(task.project_id).inc(len(written))
     LAG.observe(max(0.0, (now_ms() - task.create_time) / 1000))
-    log.info("extracted", extra={"task_id": task_id, "memories": len(written),
-                                 "merged": len(merged), "archived": len(archived),
-                                 "messages": len(turns)})
+    log.info(
+        "extracted",
+        extra={
+            "task_id": task_id,
+            "memories": len(written),
+            "merged": len(merged),
+            "archived": len(archived),
+            "messages": len(turns),
+        },
+    )
     return True
 
 
-def _undo_previous_run(session: Session, task_id: str, old_ids: list[str],
-                       now: int) -> list[Memory]:
+def _undo_previous_run(
+    session: Session, task_id: str, old_ids: list[str], now: int
+) -> list[Memory]:
     """A job run again first takes back what its earlier run did to other memories: the
     ones it archived are current again, the sources it merged into others are removed."""
     restored = repository.memories_superseded_by(session, old_ids)
@@ -174,19 +216,29 @@ def _undo_previous_run(session: Session, task_id: str, old_ids: list[str],
     return restored
 
 
-def _neighbours(session: Session, index, task: Task, memory: Memory, vector: np.ndarray,
-                terms: Terms, exclude: list[str]) -> list[Neighbour]:
-    found = candidates(index, vector, terms, task.project_id, task.user_id, None,
-                       limit=NEIGHBOURS)
+def _neighbours(
+    session: Session,
+    index,
+    task: Task,
+    memory: Memory,
+    vector: np.ndarray,
+    terms: Terms,
+    exclude: list[str],
+) -> list[Neighbour]:
+    found = candidates(index, vector, terms, task.project_id, task.user_id, None, limit=NEIGHBOURS)
     found = [c for c in found if c.id not in exclude]
     rows = load_memories(session, task.project_id, [c.id for c in found])
-    near = [Neighbour(rows[c.id], float(c.vector @ vector), c.vector) for c in found
-            if c.id in rows and rows[c.id].status == "activated"]
+    near = [
+        Neighbour(rows[c.id], float(c.vector @ vector), c.vector)
+        for c in found
+        if c.id in rows and rows[c.id].status == "activated"
+    ]
     return sorted(near, key=lambda n: -n.cosine)[:NEIGHBOURS]
 
 
-def _apply(session: Session, rows: list[Memory], vectors, decisions: list[Decision],
-           now: int) -> tuple[list, list[str], list]:
+def _apply(
+    session: Session, rows: list[Memory], vectors, decisions: list[Decision], now: int
+) -> tuple[list, list[str], list]:
     """Writes the decisions; returns (memory, vector) pairs written, ids archived and
     (memory, vector) pairs merged into."""
     written, archived, merged = [], [], []
@@ -218,9 +270,9 @@ def _merge(existing: Memory, duplicate: Memory, now: int) -> None:
     position = len(existing.sources)
     for source in duplicate.sources:
         if source.message_id not in known:
-            existing.sources.append(MemorySource(memory_id=existing.id,
-                                                 message_id=source.message_id,
-                                                 position=position))
+            existing.sources.append(
+                MemorySource(memory_id=existing.id, message_id=source.message_id, position=position)
+            )
             position += 1
     for tag in duplicate.tags:
         if tag not in existing.tags:
@@ -231,14 +283,21 @@ def _merge(existing: Memory, duplicate: Memory, now: int) -> None:
     existing.update_time = now
 
 
-def _indexed(memories: list[Memory], vectors,
-             known_terms: dict[str, Terms] | None = None) -> list[IndexedMemory]:
+def _indexed(
+    memories: list[Memory], vectors, known_terms: dict[str, Terms] | None = None
+) -> list[IndexedMemory]:
     """Index points; words are segmented again only for memories whose text changed (merged
     into) or that were not segmented in this run."""
     known_terms = known_terms or {}
-    return [IndexedMemory(m.id, np.asarray(v), known_terms.get(m.id)
-                          or document_terms(_lexical_text(m)), _payload(m))
-            for m, v in zip(memories, vectors, strict=True)]
+    return [
+        IndexedMemory(
+            m.id,
+            np.asarray(v),
+            known_terms.get(m.id) or document_terms(_lexical_text(m)),
+            _payload(m),
+        )
+        for m, v in zip(memories, vectors, strict=True)
+    ]
 
 
 def mark_failed(task_id: str, error: str) -> None:

@@ -42,4 +42,4 @@ def extract_memories(self, task_id: str) -> None:
             JOBS.labels("failed").inc()
             return
         JOBS.labels("retried").inc()
-        raise self.retry(exc=exc, countdown=min(60, 2 ** self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc

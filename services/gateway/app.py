@@ -27,9 +27,9 @@ def create_app(run_relay: bool = True) -> FastAPI:
         upgrade_database()
         settings = get_settings()
         app.state.rate_limiter = make_rate_limiter(settings.redis_url)
-        app.state.auth_failures = FailedAuthLimit(app.state.rate_limiter,
-                                                  settings.auth_failures_per_second,
-                                                  settings.auth_failure_burst)
+        app.state.auth_failures = FailedAuthLimit(
+            app.state.rate_limiter, settings.auth_failures_per_second, settings.auth_failure_burst
+        )
         relay = OutboxRelay() if run_relay else None
         if relay:
             relay.start()
@@ -42,8 +42,8 @@ def create_app(run_relay: bool = True) -> FastAPI:
     app = FastAPI(
         title="MemOS-compatible memory service",
         description="Send raw dialogue, get back the memories that matter. Speaks the MemOS "
-                    "openmem v1 API: every operation is a POST with a JSON body, every answer "
-                    "is {code, data, message}.",
+        "openmem v1 API: every operation is a POST with a JSON body, every answer "
+        "is {code, data, message}.",
         version="0.1.0",
         lifespan=lifespan,
         docs_url=None,  # served from local assets by install_docs

@@ -26,8 +26,9 @@ def key_from_header(authorization: str | None) -> str:
 
 async def authenticated_project(
     request: Request,
-    authorization: Annotated[str | None, Header(description="Token <API_KEY> or Bearer <API_KEY>")]
-    = None,
+    authorization: Annotated[
+        str | None, Header(description="Token <API_KEY> or Bearer <API_KEY>")
+    ] = None,
 ) -> AuthenticatedProject:
     key = key_from_header(authorization)
     failures = request.app.state.auth_failures

@@ -47,8 +47,11 @@ class IndexRequest(BaseModel):
     ids: list[str] | None = None
 
     def query(self) -> Query:
-        by = (np.asarray(self.vector, dtype=np.float32) if self.vector is not None
-              else Terms(self.indices or [], self.values or []))
+        by = (
+            np.asarray(self.vector, dtype=np.float32)
+            if self.vector is not None
+            else Terms(self.indices or [], self.values or [])
+        )
         return Query(by, self.limit, self.ids)
 
 
@@ -73,20 +76,33 @@ def create_app() -> FastAPI:
     @internal.post("/index/upsert")
     def index_upsert(body: IndexUpsert) -> dict:
         """Workers without a Qdrant server of their own write through this process."""
-        get_memory_index().upsert([
-            IndexedMemory(i.id, np.asarray(i.vector, dtype=np.float32),
-                          Terms(i.indices, i.values), i.payload)
-            for i in body.items])
+        get_memory_index().upsert(
+            [
+                IndexedMemory(
+                    i.id,
+                    np.asarray(i.vector, dtype=np.float32),
+                    Terms(i.indices, i.values),
+                    i.payload,
+                )
+                for i in body.items
+            ]
+        )
         return ok({"upserted": len(body.items)})
 
     @internal.post("/index/query")
     def index_query(body: IndexQuery) -> dict:
-        flt = body.filter and MemoryFilter(body.filter["mode"], tuple(
-            Condition(**c) for c in body.filter["conditions"]))
-        found = get_memory_index().query([q.query() for q in body.queries], body.project_id,
-                                         body.user_id, flt or None)
-        return ok([[{**asdict(c), "vector": c.vector.tolist(), "terms": sorted(c.terms)}
-                    for c in hits] for hits in found])
+        flt = body.filter and MemoryFilter(
+            body.filter["mode"], tuple(Condition(**c) for c in body.filter["conditions"])
+        )
+        found = get_memory_index().query(
+            [q.query() for q in body.queries], body.project_id, body.user_id, flt or None
+        )
+        return ok(
+            [
+                [{**asdict(c), "vector": c.vector.tolist(), "terms": sorted(c.terms)} for c in hits]
+                for hits in found
+            ]
+        )
 
     @internal.post("/index/delete")
     def index_delete(body: IndexDelete) -> dict:

@@ -21,8 +21,11 @@ import numpy as np
 from shared.text import language
 from shared.vector_store import Candidate
 
-RECENT = re.compile(r"最近|最新|现在|目前|如今|刚刚|这几天|近来|latest|recent|now\b|current|"
-                    r"these days|lately|anymore", re.IGNORECASE)
+RECENT = re.compile(
+    r"最近|最新|现在|目前|如今|刚刚|这几天|近来|latest|recent|now\b|current|"
+    r"these days|lately|anymore",
+    re.IGNORECASE,
+)
 NEAR_DUPLICATE = 0.985  # cosine above which two hits say the same thing
 RECENCY_BOOST = 0.2
 MEMORY_FEATURES = ("dense", "dense_gap", "words", "log_words", "named", "log_candidates")
@@ -42,10 +45,14 @@ class RelativityModel:
 # LoCoMo development set and our English dialogues, Chinese on our Chinese dialogues (a Chinese
 # query shares few words with what answers it and leans on the embedding); README, "Relativity".
 FITTED = {
-    "en": RelativityModel(memory=(-6.625, 0.125, 1.778, 4.996, 1.316, -0.578, -0.43),
-                          session=(0.339, 0.298, 0.583, -0.756)),
-    "zh": RelativityModel(memory=(2.646, 4.08, 14.867, -0.113, 0.65, 0.0, -2.402),
-                          session=(0.413, 0.933, -0.279, -1.245)),
+    "en": RelativityModel(
+        memory=(-6.625, 0.125, 1.778, 4.996, 1.316, -0.578, -0.43),
+        session=(0.339, 0.298, 0.583, -0.756),
+    ),
+    "zh": RelativityModel(
+        memory=(2.646, 4.08, 14.867, -0.113, 0.65, 0.0, -2.402),
+        session=(0.413, 0.933, -0.279, -1.245),
+    ),
 }
 
 
@@ -71,9 +78,13 @@ def without_names(query: str, names: Iterable[str]) -> str:
     return stripped if re.search(r"\w", stripped) else query
 
 
-def memory_features(candidates: list[Candidate], query_vector: np.ndarray,
-                    lexical: dict[str, float], names: set[str],
-                    span: tuple[float, float]) -> np.ndarray:
+def memory_features(
+    candidates: list[Candidate],
+    query_vector: np.ndarray,
+    lexical: dict[str, float],
+    names: set[str],
+    span: tuple[float, float],
+) -> np.ndarray:
     """Per candidate: MEMORY_FEATURES (a user with few memories makes each more likely the one
     asked about: the fit learns by how much)."""
     floor, ceiling = span
@@ -82,8 +93,9 @@ def memory_features(candidates: list[Candidate], query_vector: np.ndarray,
     best_words = words.max() or 1.0
     named = np.array([c.subject in names for c in candidates], dtype=float)
     many = np.full(len(candidates), math.log(len(candidates)))
-    return np.stack([dense, dense - dense.max(), words / best_words, np.log1p(words), named,
-                     many], 1)
+    return np.stack(
+        [dense, dense - dense.max(), words / best_words, np.log1p(words), named, many], 1
+    )
 
 
 def session_features(memory_logits: np.ndarray, conversations: list[str]) -> np.ndarray:
@@ -102,28 +114,43 @@ def linear(weights: tuple[float, ...], features: np.ndarray) -> np.ndarray:
     return weights[0] + features @ np.asarray(weights[1:])
 
 
-def relativities(candidates: list[Candidate], query_vector: np.ndarray,
-                 lexical: dict[str, float], names: set[str], span: tuple[float, float],
-                 model: RelativityModel) -> np.ndarray:
-    return probability(model, memory_features(candidates, query_vector, lexical, names, span),
-                       [c.conversation_id for c in candidates])
+def relativities(
+    candidates: list[Candidate],
+    query_vector: np.ndarray,
+    lexical: dict[str, float],
+    names: set[str],
+    span: tuple[float, float],
+    model: RelativityModel,
+) -> np.ndarray:
+    return probability(
+        model,
+        memory_features(candidates, query_vector, lexical, names, span),
+        [c.conversation_id for c in candidates],
+    )
 
 
-def probability(model: RelativityModel, features: np.ndarray,
-                conversations: list[str]) -> np.ndarray:
+def probability(
+    model: RelativityModel, features: np.ndarray, conversations: list[str]
+) -> np.ndarray:
     """The two models in turn: each memory alone, then with its conversation."""
     memory = linear(model.memory, features)
     return 1.0 / (1.0 + np.exp(-linear(model.session, session_features(memory, conversations))))
 
 
-def rank(candidates: list[Candidate], query_vector: np.ndarray, lexical: dict[str, float],
-         names: set[str], query: str, conversation_id: str | None, span: tuple[float, float],
-         models: dict[str, RelativityModel] = FITTED, conversation_boost: float = 0.1
-         ) -> list[Ranked]:
+def rank(
+    candidates: list[Candidate],
+    query_vector: np.ndarray,
+    lexical: dict[str, float],
+    names: set[str],
+    query: str,
+    conversation_id: str | None,
+    span: tuple[float, float],
+    models: dict[str, RelativityModel] = FITTED,
+    conversation_boost: float = 0.1,
+) -> list[Ranked]:
     if not candidates:
         return []
-    scores = relativities(candidates, query_vector, lexical, names, span,
-                          models[language(query)])
+    scores = relativities(candidates, query_vector, lexical, names, span, models[language(query)])
     times = [c.create_time for c in candidates]
     oldest, age_span = min(times), max(1, max(times) - min(times))
     wants_recent = bool(RECENT.search(query))

@@ -34,22 +34,29 @@ class Pool:
     vector: np.ndarray
 
 
-def gather(index: MemoryIndex, embedder: Embedder, query: str, project_id: str, user_id: str,
-           flt: MemoryFilter | None, size: int = POOL) -> Pool:
+def gather(
+    index: MemoryIndex,
+    embedder: Embedder,
+    query: str,
+    project_id: str,
+    user_id: str,
+    flt: MemoryFilter | None,
+    size: int = POOL,
+) -> Pool:
     """Words first: the subjects of what they find tell which names the query mentions, and
     those are left out of the embedding. Then the nearest by embedding, and the BM25 scores
     of those the words did not find, so every candidate has both."""
     terms = query_terms(query)
-    by_words = (index.query([Query(terms, size)], project_id, user_id, flt)[0]
-                if terms.indices else [])
+    by_words = (
+        index.query([Query(terms, size)], project_id, user_id, flt)[0] if terms.indices else []
+    )
     names = named_subjects(query, {c.subject for c in by_words if c.subject})
     vector = embedder.embed_queries([without_names(query, names)])[0]
     by_meaning = index.query([Query(vector, size)], project_id, user_id, flt)[0]
     lexical = {c.id: c.score for c in by_words}
     unscored = [c.id for c in by_meaning if c.id not in lexical]
     if unscored and terms.indices:
-        rescored = index.query([Query(terms, len(unscored), unscored)], project_id, user_id,
-                               flt)[0]
+        rescored = index.query([Query(terms, len(unscored), unscored)], project_id, user_id, flt)[0]
         lexical.update({c.id: c.score for c in rescored})
     unique = {c.id: c for c in by_meaning + by_words}
     return Pool(list(unique.values()), lexical, names, vector)
@@ -59,15 +66,25 @@ def cosine_span(embedder: Embedder) -> tuple[float, float]:
     """The cosines of unrelated text and of a paraphrase: configured, else the embedder's."""
     settings = get_settings()
     floor = settings.relativity_floor if settings.relativity_floor is not None else embedder.floor
-    ceiling = (settings.relativity_ceiling if settings.relativity_ceiling is not None
-               else embedder.ceiling)
+    ceiling = (
+        settings.relativity_ceiling if settings.relativity_ceiling is not None else embedder.ceiling
+    )
     return floor, ceiling
 
 
-def ranked_pool(pool: Pool, query: str, conversation_id: str | None,
-                embedder: Embedder) -> list[Ranked]:
-    return rank(pool.candidates, pool.vector, pool.lexical, pool.names, query, conversation_id,
-                cosine_span(embedder), conversation_boost=get_settings().conversation_boost)
+def ranked_pool(
+    pool: Pool, query: str, conversation_id: str | None, embedder: Embedder
+) -> list[Ranked]:
+    return rank(
+        pool.candidates,
+        pool.vector,
+        pool.lexical,
+        pool.names,
+        query,
+        conversation_id,
+        cosine_span(embedder),
+        conversation_boost=get_settings().conversation_boost,
+    )
 
 
 def search_memories(project_id: str, request: SearchMemoryRequest) -> dict:
@@ -75,17 +92,23 @@ def search_memories(project_id: str, request: SearchMemoryRequest) -> dict:
     embedder = get_embedder()
     pool = gather(get_memory_index(), embedder, request.query, project_id, request.user_id, flt)
     limit = request.memory_limit_number
-    ranked = [r for r in ranked_pool(pool, request.query, request.conversation_id, embedder)
-              if request.relativity is None or r.relativity >= request.relativity]
+    ranked = [
+        r
+        for r in ranked_pool(pool, request.query, request.conversation_id, embedder)
+        if request.relativity is None or r.relativity >= request.relativity
+    ]
     items: list[dict] = []
     with new_session() as session:
         # Rows of the best-ranked first, a few spare: points whose rows are gone (deleted, or
         # a job that never committed) are skipped and the next ones read.
         for start in range(0, len(ranked), limit + SPARE):
-            batch = ranked[start:start + limit + SPARE]
+            batch = ranked[start : start + limit + SPARE]
             rows = load_memories(session, project_id, [r.candidate.id for r in batch])
-            items += [to_item(rows[r.candidate.id], r.relativity) for r in batch
-                      if r.candidate.id in rows and rows[r.candidate.id].status == "activated"]
+            items += [
+                to_item(rows[r.candidate.id], r.relativity)
+                for r in batch
+                if r.candidate.id in rows and rows[r.candidate.id].status == "activated"
+            ]
             if len(items) >= limit:
                 break
     items = items[:limit]
@@ -94,7 +117,9 @@ def search_memories(project_id: str, request: SearchMemoryRequest) -> dict:
         "memory_detail_list": items if request.return_matches else [],
         "message_detail_list": None,
         "instruction": instructions.build("instruction", request.query, values)
-        if request.return_instruction else None,
+        if request.return_instruction
+        else None,
         "full_instruction": instructions.build("full_instruction", request.query, values)
-        if request.return_full_instruction else None,
+        if request.return_full_instruction
+        else None,
     }

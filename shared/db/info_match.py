@@ -25,8 +25,9 @@ class InfoEquals(ColumnElement[bool]):
         self.value = value
 
 
-def info_equals(column: ColumnElement[Any], key: str,
-                value: str | int | float | bool) -> ColumnElement[bool]:
+def info_equals(
+    column: ColumnElement[Any], key: str, value: str | int | float | bool
+) -> ColumnElement[bool]:
     return InfoEquals(column, key, value)
 
 
@@ -52,5 +53,6 @@ def _postgresql(element: InfoEquals, compiler: Any, **kw: Any) -> str:
 
 @compiles(InfoEquals)
 def _other(element: InfoEquals, compiler: Any, **kw: Any) -> str:
-    raise CompileError(f"info filters are compiled for SQLite and PostgreSQL only, not "
-                       f"{compiler.dialect.name}")
+    raise CompileError(
+        f"info filters are compiled for SQLite and PostgreSQL only, not {compiler.dialect.name}"
+    )

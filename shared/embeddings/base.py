@@ -45,9 +45,10 @@ class Serialized:
             return normalize(self._encode(texts))
 
 
-def in_batches(encode: Callable[[list[str]], np.ndarray], texts: list[str],
-               dim: int) -> np.ndarray:
+def in_batches(encode: Callable[[list[str]], np.ndarray], texts: list[str], dim: int) -> np.ndarray:
     """`encode` over `texts`, PASSAGE_BATCH at a time."""
-    batches = [encode(texts[start:start + PASSAGE_BATCH])
-               for start in range(0, len(texts), PASSAGE_BATCH)]
+    batches = [
+        encode(texts[start : start + PASSAGE_BATCH])
+        for start in range(0, len(texts), PASSAGE_BATCH)
+    ]
     return np.vstack(batches) if batches else np.zeros((0, dim), dtype=np.float32)

@@ -9,8 +9,11 @@ from shared.embeddings.base import normalize
 
 class OpenAIEmbedder:
     def __init__(self, settings: Settings) -> None:
-        self._client = OpenAI(base_url=settings.embedding_base_url,
-                              api_key=settings.embedding_api_key or "none", timeout=30)
+        self._client = OpenAI(
+            base_url=settings.embedding_base_url,
+            api_key=settings.embedding_api_key or "none",
+            timeout=30,
+        )
         self._model = settings.embedding_model
         self.dim = settings.embedding_dim
         self.name = settings.embedding_model

@@ -6,8 +6,16 @@ process owns (VECTOR_STORE=remote: writes only). Adding a backend is one new mod
 from shared.singleton import PerProcess
 from shared.vector_store.base import Candidate, IndexedMemory, MemoryIndex, Query, candidates
 
-__all__ = ["Candidate", "IndexedMemory", "MemoryIndex", "Query", "candidates",
-           "get_memory_index", "close_memory_index"]
+__all__ = [
+    "Candidate",
+    "IndexedMemory",
+    "MemoryIndex",
+    "Query",
+    "candidates",
+    "get_memory_index",
+    "close_memory_index",
+]
+
 
 def _build() -> MemoryIndex:
     from shared.config import get_settings
@@ -27,8 +35,7 @@ def _build() -> MemoryIndex:
         from shared.vector_store.edge import EdgeIndex
 
         return EdgeIndex(settings.data_dir / "qdrant-edge" / settings.qdrant_collection, dim)
-    raise ValueError(f"VECTOR_STORE={settings.vector_store!r}: choose edge, qdrant-local or "
-                     "remote")
+    raise ValueError(f"VECTOR_STORE={settings.vector_store!r}: choose edge, qdrant-local or remote")
 
 
 # One per process: the in-process engines allow a single opener of their folder.

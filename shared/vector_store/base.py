@@ -15,8 +15,16 @@ from shared.lexical import Terms
 
 DENSE = "dense"
 LEXICAL = "lexical"
-KEYWORD_FIELDS = ("project_id", "user_id", "conversation_id", "status", "memory_type",
-                  "agent_id", "app_id", "tags")
+KEYWORD_FIELDS = (
+    "project_id",
+    "user_id",
+    "conversation_id",
+    "status",
+    "memory_type",
+    "agent_id",
+    "app_id",
+    "tags",
+)
 INTEGER_FIELDS = ("create_time", "update_time")
 RANKING_FIELDS = ["conversation_id", "confidence", "create_time", "subject"]
 
@@ -67,14 +75,22 @@ class MemoryWriter(Protocol):
 
 
 class MemoryIndex(MemoryWriter, Protocol):
-    def query(self, queries: list[Query], project_id: str, user_id: str,
-              flt: MemoryFilter | None) -> list[list[Candidate]]:
+    def query(
+        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> list[list[Candidate]]:
         """Each query's hits, best first, in one round trip."""
         ...
 
 
-def candidates(index: MemoryIndex, vector: np.ndarray, terms: Terms, project_id: str,
-               user_id: str, flt: MemoryFilter | None, limit: int) -> list[Candidate]:
+def candidates(
+    index: MemoryIndex,
+    vector: np.ndarray,
+    terms: Terms,
+    project_id: str,
+    user_id: str,
+    flt: MemoryFilter | None,
+    limit: int,
+) -> list[Candidate]:
     """The `limit` nearest by embedding and the `limit` best by words, each once."""
     queries = [Query(vector, limit)] + ([Query(terms, limit)] if terms.indices else [])
     unique: dict[str, Candidate] = {}
@@ -104,38 +120,51 @@ class FilterDialect:
         return self.field(key=key, match=self.match(cond.value))
 
     def user_filter(self, project_id: str, user_id: str) -> Any:
-        return self.filter(must=[self.field(key="project_id", match=self.match(project_id)),
-                                 self.field(key="user_id", match=self.match(user_id))])
-
-    def search_filter(self, project_id: str, user_id: str, flt: MemoryFilter | None,
-                      ids: list[str] | None = None) -> Any:
-        must = [self.field(key="project_id", match=self.match(project_id)),
+        return self.filter(
+            must=[
+                self.field(key="project_id", match=self.match(project_id)),
                 self.field(key="user_id", match=self.match(user_id)),
-                self.field(key="status", match=self.match("activated"))]
+            ]
+        )
+
+    def search_filter(
+        self, project_id: str, user_id: str, flt: MemoryFilter | None, ids: list[str] | None = None
+    ) -> Any:
+        must = [
+            self.field(key="project_id", match=self.match(project_id)),
+            self.field(key="user_id", match=self.match(user_id)),
+            self.field(key="status", match=self.match("activated")),
+        ]
         if ids is not None:
             must.append(self.has_id(ids))
         if flt is not None:
             conditions = [self.condition(c) for c in flt.conditions]
-            must.append(self.filter(must=conditions) if flt.mode == "and"
-                        else self.filter(should=conditions))
+            must.append(
+                self.filter(must=conditions)
+                if flt.mode == "and"
+                else self.filter(should=conditions)
+            )
         return self.filter(must=must)
 
 
 def _by_value(value: Any) -> bool:
     """Numbers are matched by value: floats, and integers a float holds exactly (past 2**53
     an integer is matched exactly, as a float range would take its neighbours too)."""
-    return isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)
-                                        and abs(value) <= 2**53)
+    return isinstance(value, float) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53
+    )
 
 
 def to_candidate(point: Any, sparse_indices: Callable[[Any], list[int]]) -> Candidate:
     """A scored point (with vectors and ranking payload) as a candidate."""
     vectors, payload = point.vector, point.payload
     return Candidate(
-        id=str(point.id), vector=np.asarray(vectors[DENSE], dtype=np.float32),
+        id=str(point.id),
+        vector=np.asarray(vectors[DENSE], dtype=np.float32),
         terms=frozenset(sparse_indices(vectors.get(LEXICAL))),
         conversation_id=payload["conversation_id"],
         confidence=float(payload.get("confidence", 0.0)),
         create_time=int(payload.get("create_time", 0)),
         subject=payload.get("subject"),
-        score=float(point.score))
+        score=float(point.score),
+    )

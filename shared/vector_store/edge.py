@@ -28,9 +28,13 @@ log = logging.getLogger(__name__)
 # Points outside the HNSW graph are searched by brute force: cheap for a few thousand.
 INDEX_BACKLOG = 5000
 
-DIALECT = FilterDialect(filter=edge.Filter, field=edge.FieldCondition, match=edge.MatchValue,
-                        range=edge.RangeFloat,
-                        has_id=lambda ids: edge.HasIdCondition(set(ids)))
+DIALECT = FilterDialect(
+    filter=edge.Filter,
+    field=edge.FieldCondition,
+    match=edge.MatchValue,
+    range=edge.RangeFloat,
+    has_id=lambda ids: edge.HasIdCondition(set(ids)),
+)
 
 
 class EdgeIndex:
@@ -38,50 +42,76 @@ class EdgeIndex:
         self._path = path
         config = edge.EdgeConfig(
             vectors={DENSE: edge.EdgeVectorParams(size=dim, distance=edge.Distance.Cosine)},
-            sparse_vectors={LEXICAL: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)})
+            sparse_vectors={LEXICAL: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+        )
         if (path / "edge_config.json").exists():
             try:
                 self._shard = edge.EdgeShard.load(str(path), config)
             except Exception as exc:  # e.g. vectors of another size: a different embedder
-                raise RuntimeError(f"cannot open the index in {path} for {dim}-d vectors "
-                                   f"({exc}); move it away to re-index") from exc
+                raise RuntimeError(
+                    f"cannot open the index in {path} for {dim}-d vectors "
+                    f"({exc}); move it away to re-index"
+                ) from exc
             self._index_backlog()
             return
         path.mkdir(parents=True, exist_ok=True)
         self._shard = edge.EdgeShard.create(str(path), config)
         for field in KEYWORD_FIELDS:
-            self._shard.update(edge.UpdateOperation.create_field_index(
-                field, edge.PayloadSchemaType.Keyword))
+            self._shard.update(
+                edge.UpdateOperation.create_field_index(field, edge.PayloadSchemaType.Keyword)
+            )
         for field in INTEGER_FIELDS:
-            self._shard.update(edge.UpdateOperation.create_field_index(
-                field, edge.PayloadSchemaType.Integer))
+            self._shard.update(
+                edge.UpdateOperation.create_field_index(field, edge.PayloadSchemaType.Integer)
+            )
 
     def upsert(self, items: list[IndexedMemory]) -> None:
         if items:
-            self._shard.update(edge.UpdateOperation.upsert_points([
-                edge.Point(i.id, {DENSE: i.vector.tolist(),
-                                  LEXICAL: edge.SparseVector(i.terms.indices, i.terms.values)},
-                           i.payload) for i in items]))
+            self._shard.update(
+                edge.UpdateOperation.upsert_points(
+                    [
+                        edge.Point(
+                            i.id,
+                            {
+                                DENSE: i.vector.tolist(),
+                                LEXICAL: edge.SparseVector(i.terms.indices, i.terms.values),
+                            },
+                            i.payload,
+                        )
+                        for i in items
+                    ]
+                )
+            )
 
     def delete(self, ids: list[str]) -> None:
         if ids:
             self._shard.update(edge.UpdateOperation.delete_points(ids))
 
     def delete_user(self, project_id: str, user_id: str) -> None:
-        self._shard.update(edge.UpdateOperation.delete_points_by_filter(
-            DIALECT.user_filter(project_id, user_id)))
+        self._shard.update(
+            edge.UpdateOperation.delete_points_by_filter(DIALECT.user_filter(project_id, user_id))
+        )
 
-    def query(self, queries: list[Query], project_id: str, user_id: str,
-              flt: MemoryFilter | None) -> list[list[Candidate]]:
+    def query(
+        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> list[list[Candidate]]:
         requests = []
         for q in queries:
-            by = (edge.SparseVector(q.by.indices, q.by.values) if isinstance(q.by, Terms)
-                  else q.by.tolist())
+            by = (
+                edge.SparseVector(q.by.indices, q.by.values)
+                if isinstance(q.by, Terms)
+                else q.by.tolist()
+            )
             using = LEXICAL if isinstance(q.by, Terms) else DENSE
-            requests.append(edge.QueryRequest(
-                limit=q.limit, filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
-                with_vector=True, with_payload=RANKING_FIELDS,
-                query=edge.Query.Nearest(by, using=using)))
+            requests.append(
+                edge.QueryRequest(
+                    limit=q.limit,
+                    filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
+                    with_vector=True,
+                    with_payload=RANKING_FIELDS,
+                    query=edge.Query.Nearest(by, using=using),
+                )
+            )
         results = self._shard.query_batch(edge.QueryBatchRequest(requests))
         return [[to_candidate(p, _sparse_indices) for p in points] for points in results]
 
@@ -96,8 +126,14 @@ class EdgeIndex:
             started = time.perf_counter()
             self.optimize()
             marker.write_text(str(points))
-            log.info("index built", extra={"points": points, "backlog": points - indexed,
-                                           "seconds": round(time.perf_counter() - started, 1)})
+            log.info(
+                "index built",
+                extra={
+                    "points": points,
+                    "backlog": points - indexed,
+                    "seconds": round(time.perf_counter() - started, 1),
+                },
+            )
 
     def optimize(self) -> None:
         """Builds the HNSW graph over what was written (blocks until done)."""

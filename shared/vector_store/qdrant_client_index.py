@@ -23,9 +23,13 @@ from shared.vector_store.base import (
     to_candidate,
 )
 
-DIALECT = FilterDialect(filter=models.Filter, field=models.FieldCondition,
-                        match=lambda value: models.MatchValue(value=value), range=models.Range,
-                        has_id=lambda ids: models.HasIdCondition(has_id=ids))
+DIALECT = FilterDialect(
+    filter=models.Filter,
+    field=models.FieldCondition,
+    match=lambda value: models.MatchValue(value=value),
+    range=models.Range,
+    has_id=lambda ids: models.HasIdCondition(has_id=ids),
+)
 
 
 class QdrantClientIndex:
@@ -37,8 +41,9 @@ class QdrantClientIndex:
             path.mkdir(parents=True, exist_ok=True)
             self._client = QdrantClient(path=str(path))
         else:
-            self._client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
-                                        timeout=10)
+            self._client = QdrantClient(
+                url=settings.qdrant_url, api_key=settings.qdrant_api_key, timeout=10
+            )
         # Local mode is a single-threaded engine; a server handles its own concurrency.
         self._lock = threading.Lock() if self.local else None
         self._ensure_collection(dim)
@@ -57,30 +62,42 @@ class QdrantClientIndex:
                     raise RuntimeError(
                         f"collection '{self.collection}' is not laid out for this version "
                         f"({size}-d dense vectors, {dim}-d expected, and a '{LEXICAL}' sparse "
-                        "vector): set QDRANT_COLLECTION to a new name or re-index")
+                        "vector): set QDRANT_COLLECTION to a new name or re-index"
+                    )
                 return
             self._client.create_collection(
                 self.collection,
-                vectors_config={DENSE: models.VectorParams(size=dim,
-                                                           distance=models.Distance.COSINE)},
-                sparse_vectors_config={LEXICAL: models.SparseVectorParams(
-                    modifier=models.Modifier.IDF)},
+                vectors_config={
+                    DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                },
+                sparse_vectors_config={
+                    LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                },
             )
             if not self.local:
                 for field in KEYWORD_FIELDS:
-                    self._client.create_payload_index(self.collection, field,
-                                                      models.PayloadSchemaType.KEYWORD)
+                    self._client.create_payload_index(
+                        self.collection, field, models.PayloadSchemaType.KEYWORD
+                    )
                 for field in INTEGER_FIELDS:
-                    self._client.create_payload_index(self.collection, field,
-                                                      models.PayloadSchemaType.INTEGER)
+                    self._client.create_payload_index(
+                        self.collection, field, models.PayloadSchemaType.INTEGER
+                    )
 
     def upsert(self, items: list[IndexedMemory]) -> None:
         if not items:
             return
-        points = [models.PointStruct(id=i.id, vector={
-            DENSE: i.vector.tolist(),
-            LEXICAL: models.SparseVector(indices=i.terms.indices, values=i.terms.values)},
-            payload=i.payload) for i in items]
+        points = [
+            models.PointStruct(
+                id=i.id,
+                vector={
+                    DENSE: i.vector.tolist(),
+                    LEXICAL: models.SparseVector(indices=i.terms.indices, values=i.terms.values),
+                },
+                payload=i.payload,
+            )
+            for i in items
+        ]
         with self._guard():
             self._client.upsert(self.collection, points=points, wait=True)
 
@@ -88,26 +105,39 @@ class QdrantClientIndex:
         if not ids:
             return
         with self._guard():
-            self._client.delete(self.collection,
-                                points_selector=models.PointIdsList(points=ids), wait=True)
+            self._client.delete(
+                self.collection, points_selector=models.PointIdsList(points=ids), wait=True
+            )
 
     def delete_user(self, project_id: str, user_id: str) -> None:
         selector = models.FilterSelector(filter=DIALECT.user_filter(project_id, user_id))
         with self._guard():
             self._client.delete(self.collection, points_selector=selector, wait=True)
 
-    def query(self, queries: list[Query], project_id: str, user_id: str,
-              flt: MemoryFilter | None) -> list[list[Candidate]]:
-        requests = [models.QueryRequest(
-            query=(models.SparseVector(indices=q.by.indices, values=q.by.values)
-                   if isinstance(q.by, Terms) else q.by.tolist()),
-            using=LEXICAL if isinstance(q.by, Terms) else DENSE, limit=q.limit,
-            filter=DIALECT.search_filter(project_id, user_id, flt, q.ids), with_vector=True,
-            with_payload=RANKING_FIELDS) for q in queries]
+    def query(
+        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> list[list[Candidate]]:
+        requests = [
+            models.QueryRequest(
+                query=(
+                    models.SparseVector(indices=q.by.indices, values=q.by.values)
+                    if isinstance(q.by, Terms)
+                    else q.by.tolist()
+                ),
+                using=LEXICAL if isinstance(q.by, Terms) else DENSE,
+                limit=q.limit,
+                filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
+                with_vector=True,
+                with_payload=RANKING_FIELDS,
+            )
+            for q in queries
+        ]
         with self._guard():
             results = self._client.query_batch_points(self.collection, requests)
-        return [[to_candidate(p, lambda sparse: sparse.indices if sparse else [])
-                 for p in r.points] for r in results]
+        return [
+            [to_candidate(p, lambda sparse: sparse.indices if sparse else []) for p in r.points]
+            for r in results
+        ]
 
     def close(self) -> None:
         with self._guard():

@@ -18,36 +18,75 @@ class RemoteIndex:
     def __init__(self, settings: Settings) -> None:
         url = settings.index_url or settings.retriever_url
         if not url:
-            raise ValueError("VECTOR_STORE=remote needs INDEX_URL (or RETRIEVER_URL): the "
-                             "retriever that owns the index")
-        self._client = InternalClient(url, settings.internal_token, settings.retriever_timeout,
-                                      MemoryServiceUnavailable)
+            raise ValueError(
+                "VECTOR_STORE=remote needs INDEX_URL (or RETRIEVER_URL): the "
+                "retriever that owns the index"
+            )
+        self._client = InternalClient(
+            url, settings.internal_token, settings.retriever_timeout, MemoryServiceUnavailable
+        )
 
     def upsert(self, items: list[IndexedMemory]) -> None:
         if items:
-            self._client.call("/internal/index/upsert", {"items": [
-                {"id": i.id, "vector": i.vector, "indices": i.terms.indices,
-                 "values": i.terms.values, "payload": i.payload} for i in items]})
+            self._client.call(
+                "/internal/index/upsert",
+                {
+                    "items": [
+                        {
+                            "id": i.id,
+                            "vector": i.vector,
+                            "indices": i.terms.indices,
+                            "values": i.terms.values,
+                            "payload": i.payload,
+                        }
+                        for i in items
+                    ]
+                },
+            )
 
-    def query(self, queries: list[Query], project_id: str, user_id: str,
-              flt: MemoryFilter | None) -> list[list[Candidate]]:
-        found = self._client.call("/internal/index/query", {
-            "queries": [{"vector": None if isinstance(q.by, Terms) else q.by,
-                         "indices": q.by.indices if isinstance(q.by, Terms) else None,
-                         "values": q.by.values if isinstance(q.by, Terms) else None,
-                         "limit": q.limit, "ids": q.ids} for q in queries],
-            "project_id": project_id, "user_id": user_id,
-            "filter": asdict(flt) if flt else None})
-        return [[Candidate(**{**c, "vector": np.asarray(c["vector"], dtype=np.float32),
-                              "terms": frozenset(c["terms"])}) for c in hits] for hits in found]
+    def query(
+        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> list[list[Candidate]]:
+        found = self._client.call(
+            "/internal/index/query",
+            {
+                "queries": [
+                    {
+                        "vector": None if isinstance(q.by, Terms) else q.by,
+                        "indices": q.by.indices if isinstance(q.by, Terms) else None,
+                        "values": q.by.values if isinstance(q.by, Terms) else None,
+                        "limit": q.limit,
+                        "ids": q.ids,
+                    }
+                    for q in queries
+                ],
+                "project_id": project_id,
+                "user_id": user_id,
+                "filter": asdict(flt) if flt else None,
+            },
+        )
+        return [
+            [
+                Candidate(
+                    **{
+                        **c,
+                        "vector": np.asarray(c["vector"], dtype=np.float32),
+                        "terms": frozenset(c["terms"]),
+                    }
+                )
+                for c in hits
+            ]
+            for hits in found
+        ]
 
     def delete(self, ids: list[str]) -> None:
         if ids:
             self._client.call("/internal/index/delete", {"ids": ids})
 
     def delete_user(self, project_id: str, user_id: str) -> None:
-        self._client.call("/internal/index/delete-user",
-                          {"project_id": project_id, "user_id": user_id})
+        self._client.call(
+            "/internal/index/delete-user", {"project_id": project_id, "user_id": user_id}
+        )
 
     def close(self) -> None:
         self._client.close()

@@ -35,9 +35,22 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -72,11 +85,16 @@ class Cluster:
 
     def _key(self, project: str) -> str:
         if project not in self.keys:
-            created = subprocess.run([MEMOS, "keys", "create", "--project", project],
-                                     env={**os.environ, **self.env}, check=True,
-                                     capture_output=True, text=True).stdout
-            self.keys[project] = next(line.split()[-1] for line in created.splitlines()
-                                      if line.startswith("api key"))
+            created = subprocess.run(
+                [MEMOS, "keys", "create", "--project", project],
+                env={**os.environ, **self.env},
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            self.keys[project] = next(
+                line.split()[-1] for line in created.splitlines() if line.startswith("api key")
+            )
         return self.keys[project]
 
     def call(self, project: str, path: str, body: dict) -> dict:
@@ -88,10 +106,18 @@ class Cluster:
         prom = self.root / f"prom-{name}"
         shutil.rmtree(prom, ignore_errors=True)
         prom.mkdir(parents=True)
-        worker = self.stack.enter_context(run_service(
-            "worker", self.root / name, args=("--concurrency=1", "-n", f"{name}@%h"),
-            **self.env, VECTOR_STORE="remote", INDEX_URL=self.retriever.base,
-            PROMETHEUS_MULTIPROC_DIR=str(prom), **env))
+        worker = self.stack.enter_context(
+            run_service(
+                "worker",
+                self.root / name,
+                args=("--concurrency=1", "-n", f"{name}@%h"),
+                **self.env,
+                VECTOR_STORE="remote",
+                INDEX_URL=self.retriever.base,
+                PROMETHEUS_MULTIPROC_DIR=str(prom),
+                **env,
+            )
+        )
         self.workers.append(worker)
         return worker
 
@@ -109,21 +135,35 @@ class Cluster:
 
 
 @contextmanager
-def running_cluster(root: Path, database_url: str, workers: int = 2,
-                    **env: str) -> Iterator[Cluster]:
+def running_cluster(
+    root: Path, database_url: str, workers: int = 2, **env: str
+) -> Iterator[Cluster]:
     with ExitStack() as stack:
         redis = RedisServer(root / "redis")
         redis.start()
         stack.callback(redis.kill)
-        common = {"DATABASE_URL": database_url, "REDIS_URL": redis.url,
-                  "INTERNAL_TOKEN": "cluster-secret", "OUTBOX_REDRIVE_AFTER": "3",
-                  "OUTBOX_POLL_INTERVAL": "0.5", "RATE_LIMIT_PER_SECOND": "0",
-                  "LOG_LEVEL": "WARNING", **env}
-        retriever = stack.enter_context(run_service(
-            "retriever", root / "retriever", **common, VECTOR_STORE="edge"))
-        gateway = stack.enter_context(run_service(
-            "gateway", root / "gateway", **common, RETRIEVER_URL=retriever.base,
-            VECTOR_STORE="remote"))
+        common = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis.url,
+            "INTERNAL_TOKEN": "cluster-secret",
+            "OUTBOX_REDRIVE_AFTER": "3",
+            "OUTBOX_POLL_INTERVAL": "0.5",
+            "RATE_LIMIT_PER_SECOND": "0",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        retriever = stack.enter_context(
+            run_service("retriever", root / "retriever", **common, VECTOR_STORE="edge")
+        )
+        gateway = stack.enter_context(
+            run_service(
+                "gateway",
+                root / "gateway",
+                **common,
+                RETRIEVER_URL=retriever.base,
+                VECTOR_STORE="remote",
+            )
+        )
         cluster = Cluster(gateway, retriever, [], common, root, redis, stack)
         for number in range(workers):
             cluster.start_worker(f"worker{number}")

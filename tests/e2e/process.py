@@ -37,21 +37,33 @@ class Service:
 
 
 @contextmanager
-def run_service(command: str, data_dir: Path, timeout: float = 90, args: tuple[str, ...] = (),
-                **env: str) -> Iterator[Service]:
+def run_service(
+    command: str, data_dir: Path, timeout: float = 90, args: tuple[str, ...] = (), **env: str
+) -> Iterator[Service]:
     """`memos <command>`; up once its /health answers (a worker: its /metrics port)."""
     port = free_port()
-    environment = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port),
-                   "HOST": "127.0.0.1", "LOG_LEVEL": "INFO", "WORKER_METRICS_PORT": str(port)
-                   if command == "worker" else "0", **env}
+    environment = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "INFO",
+        "WORKER_METRICS_PORT": str(port) if command == "worker" else "0",
+        **env,
+    }
     for unset in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL", "RETRIEVER_URL", "LLM_BASE_URL"):
         if unset not in env:
             environment.pop(unset, None)
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"{command}-{port}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([MEMOS, command, *args], env=environment, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [MEMOS, command, *args],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     service = Service(f"http://127.0.0.1:{port}", process, log)
     ready = service.base + ("/metrics" if command == "worker" else "/health")
     try:
@@ -85,5 +97,6 @@ def stop(service: Service, sig: int = signal.SIGTERM) -> None:
 
 
 def post(service: Service, key: str, path: str, body: dict) -> httpx.Response:
-    return httpx.post(service.api + path, json=body, timeout=30,
-                      headers={"Authorization": f"Token {key}"})
+    return httpx.post(
+        service.api + path, json=body, timeout=30, headers={"Authorization": f"Token {key}"}
+    )

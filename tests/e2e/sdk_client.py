@@ -24,11 +24,11 @@ out["status"] = status.data.status
 
 found = client.search_memory(query="国庆去哪玩", user_id=user, conversation_id=conversation)
 out["search"] = [m.model_dump() for m in found.memories]
-out["messages"] = [m.model_dump() for m in
-                   client.get_message(user_id=user, conversation_id=conversation).messages]
+out["messages"] = [
+    m.model_dump() for m in client.get_message(user_id=user, conversation_id=conversation).messages
+]
 page = client.get_memory(user_id=user, page=1, size=10)
-out["get_memory"] = {"ids": [m.model_dump()["id"] for m in page.memories],
-                     "total": page.data.total}
+out["get_memory"] = {"ids": [m.model_dump()["id"] for m in page.memories], "total": page.data.total}
 deleted = client.delete_memory(memory_ids=[out["search"][0]["id"]])
 out["delete"] = deleted.success
 after = client.get_memory(user_id=user)

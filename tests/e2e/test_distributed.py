@@ -35,19 +35,24 @@ def database() -> Iterator[str]:
 def conversation(i: int) -> list[dict]:
     city, pet = CITIES[i % len(CITIES)], PETS[(i * 7) % len(PETS)]
     if i % 2:
-        return [{"role": "user", "content": f"I live in {city} and I have a {pet} named "
-                                            f"Buddy{i}."},
-                {"role": "assistant", "content": f"{city} sounds lovely, Buddy{i} is a great "
-                                                 "name."},
-                {"role": "user", "content": f"My favourite hobby is painting number {i}."}]
-    return [{"role": "user", "content": f"我住在{city}，养了一只{pet}，名字叫小{i}号。"},
-            {"role": "assistant", "content": f"{city}很美，小{i}号这个名字很可爱。"},
-            {"role": "user", "content": f"我每个周末都去第{i}号公园跑步。"}]
+        return [
+            {"role": "user", "content": f"I live in {city} and I have a {pet} named Buddy{i}."},
+            {"role": "assistant", "content": f"{city} sounds lovely, Buddy{i} is a great name."},
+            {"role": "user", "content": f"My favourite hobby is painting number {i}."},
+        ]
+    return [
+        {"role": "user", "content": f"我住在{city}，养了一只{pet}，名字叫小{i}号。"},
+        {"role": "assistant", "content": f"{city}很美，小{i}号这个名字很可爱。"},
+        {"role": "user", "content": f"我每个周末都去第{i}号公园跑步。"},
+    ]
 
 
 def expected_memories(messages: list[dict]) -> int:
-    return len(extract_by_rules([Turn(str(n), m["role"], m["content"], None)
-                                 for n, m in enumerate(messages)]))
+    return len(
+        extract_by_rules(
+            [Turn(str(n), m["role"], m["content"], None) for n, m in enumerate(messages)]
+        )
+    )
 
 
 def add_with_retry(cluster: Cluster, project: str, body: dict, codes: list[int]) -> dict:
@@ -69,7 +74,8 @@ def check_exactly_once(cluster: Cluster, project: str, user: str, messages: list
     assert page["total"] == expected_memories(messages), (user, page["total"])
     query = messages[0]["content"]
     hits = cluster.call(project, "/search/memory", {"user_id": user, "query": query})[
-        "memory_detail_list"]
+        "memory_detail_list"
+    ]
     assert any(query in [s["content"] for s in hit["sources"]] for hit in hits[:2]), hits
 
 
@@ -80,23 +86,28 @@ def test_two_workers_extract_200_conversations_of_4_projects_once(tmp_path, data
 
         def add(item):
             project, user, conv, messages = item
-            return cluster.call(project, "/add/message", {
-                "user_id": user, "conversation_id": conv, "messages": messages})["task_id"]
+            return cluster.call(
+                project,
+                "/add/message",
+                {"user_id": user, "conversation_id": conv, "messages": messages},
+            )["task_id"]
 
         started = time.monotonic()
         with ThreadPoolExecutor(16) as pool:
             task_ids = list(pool.map(add, work))
         for project in projects:
-            cluster.wait_done(project, [t for t, w in zip(task_ids, work, strict=True)
-                                        if w[0] == project])
+            cluster.wait_done(
+                project, [t for t, w in zip(task_ids, work, strict=True) if w[0] == project]
+            )
         elapsed = time.monotonic() - started
         for project, user, _, messages in work:
             check_exactly_once(cluster, project, user, messages)
         # A project sees only its own users.
         assert cluster.call(projects[1], "/get/memory", {"user_id": "user-0"})["total"] == 0
 
-        completed = [_sum(scrape(w.base), 'memos_jobs_total{outcome="completed"}')
-                     for w in cluster.workers]
+        completed = [
+            _sum(scrape(w.base), 'memos_jobs_total{outcome="completed"}') for w in cluster.workers
+        ]
         assert sum(completed) == 200 and all(c > 0 for c in completed), completed
         print(f"\n200 conversations through 2 workers in {elapsed:.1f} s")
 
@@ -106,15 +117,29 @@ def test_two_gateways_given_the_same_adds_store_them_once(tmp_path, database) ->
     processes at once is stored and extracted once, and sliding windows of one conversation
     store each message once."""
     with running_cluster(tmp_path, database, workers=1) as cluster:
-        second = cluster.stack.enter_context(run_service(
-            "gateway", tmp_path / "gateway2", **cluster.env,
-            RETRIEVER_URL=cluster.retriever.base, VECTOR_STORE="remote"))
+        second = cluster.stack.enter_context(
+            run_service(
+                "gateway",
+                tmp_path / "gateway2",
+                **cluster.env,
+                RETRIEVER_URL=cluster.retriever.base,
+                VECTOR_STORE="remote",
+            )
+        )
         key = cluster.key("p")
         work = [(f"user-{i}", conversation(i)) for i in range(6)]
-        lines = [{"role": "user", "content": f"第{i}条：{conversation(i)[0]['content']}",
-                  "chat_time": f"2025-05-0{1 + i} 20:00"} for i in range(6)]
-        windows = [{"user_id": "window", "conversation_id": "c", "messages": lines[i:i + 3]}
-                   for i in range(4)]  # 3 lines sliding by one
+        lines = [
+            {
+                "role": "user",
+                "content": f"第{i}条：{conversation(i)[0]['content']}",
+                "chat_time": f"2025-05-0{1 + i} 20:00",
+            }
+            for i in range(6)
+        ]
+        windows = [
+            {"user_id": "window", "conversation_id": "c", "messages": lines[i : i + 3]}
+            for i in range(4)
+        ]  # 3 lines sliding by one
 
         def send(pair):
             gateway, body = pair
@@ -122,56 +147,83 @@ def test_two_gateways_given_the_same_adds_store_them_once(tmp_path, database) ->
             assert answer["code"] == 0, answer
             return answer["data"]["task_id"]
 
-        bodies = [{"user_id": user, "conversation_id": "c", "messages": messages}
-                  for user, messages in work] + windows
+        bodies = [
+            {"user_id": user, "conversation_id": "c", "messages": messages}
+            for user, messages in work
+        ] + windows
         with ThreadPoolExecutor(16) as pool:
-            task_ids = list(pool.map(send, [(gateway, body) for body in bodies * 4
-                                            for gateway in (cluster.gateway, second)]))
+            task_ids = list(
+                pool.map(
+                    send,
+                    [
+                        (gateway, body)
+                        for body in bodies * 4
+                        for gateway in (cluster.gateway, second)
+                    ],
+                )
+            )
         assert len(set(task_ids)) == len(bodies)
         cluster.wait_done("p", sorted(set(task_ids)))
         for user, messages in work:
             check_exactly_once(cluster, "p", user, messages)
         stored = cluster.call("p", "/get/message", {"user_id": "window", "conversation_id": "c"})
         assert sorted(m["content"] for m in stored["message_detail_list"]) == sorted(
-            m["content"] for m in lines)
+            m["content"] for m in lines
+        )
 
 
 def _sum(metrics: str, series: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-               if line.startswith(series))
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(series)
+    )
 
 
 def test_every_series_the_dashboard_queries_is_exported(tmp_path, database) -> None:
-    with fake_llm_server() as (_, url), running_cluster(
-            tmp_path, database, workers=1, LLM_BASE_URL=url, LLM_MODEL="m") as cluster:
-        task = cluster.call("p", "/add/message", {"user_id": "u", "conversation_id": "c",
-                                                 "messages": conversation(0)})["task_id"]
+    with (
+        fake_llm_server() as (_, url),
+        running_cluster(tmp_path, database, workers=1, LLM_BASE_URL=url, LLM_MODEL="m") as cluster,
+    ):
+        task = cluster.call(
+            "p",
+            "/add/message",
+            {"user_id": "u", "conversation_id": "c", "messages": conversation(0)},
+        )["task_id"]
         cluster.wait_done("p", [task])
-        cluster.call("p", "/search/memory", {"user_id": "u", "query": "跑步",
-                                            "return_instruction": True})
-        exported = "\n".join(scrape(s.base) for s in
-                             (cluster.gateway, cluster.retriever, *cluster.workers))
+        cluster.call(
+            "p", "/search/memory", {"user_id": "u", "query": "跑步", "return_instruction": True}
+        )
+        exported = "\n".join(
+            scrape(s.base) for s in (cluster.gateway, cluster.retriever, *cluster.workers)
+        )
     dashboard = json.loads((ROOT / "deploy/grafana/dashboards/memos.json").read_text())
     queried = set(re.findall(r"memos_[a-z_]+", json.dumps(dashboard)))
     alerts = (ROOT / "deploy/prometheus/alerts.yml").read_text()
     queried |= set(re.findall(r"memos_[a-z_]+", alerts))
     assert len(queried) >= 10, queried
-    names = set(re.findall(r"^(memos_[a-z_]+?)(?:_bucket|_count|_sum|_total|_created)?[{ ]",
-                           exported, re.MULTILINE))
+    names = set(
+        re.findall(
+            r"^(memos_[a-z_]+?)(?:_bucket|_count|_sum|_total|_created)?[{ ]", exported, re.MULTILINE
+        )
+    )
     names |= set(re.findall(r"^(memos_[a-z_]+)[{ ]", exported, re.MULTILINE))
-    missing = {q for q in queried
-               if q not in names and re.sub(r"_(bucket|count|sum|total)$", "", q) not in names}
+    missing = {
+        q
+        for q in queried
+        if q not in names and re.sub(r"_(bucket|count|sum|total)$", "", q) not in names
+    }
     assert not missing, f"the dashboard queries series nobody exports: {missing}"
 
 
 def test_worker_killed_mid_job_loses_nothing_and_writes_once(tmp_path, database) -> None:
     with fake_llm_server() as (llm, url):
         llm.delay = 3.0  # every extraction takes long enough to be killed in the middle
-        with running_cluster(tmp_path, database, workers=1, LLM_BASE_URL=url,
-                             LLM_MODEL="m") as cluster:
+        with running_cluster(
+            tmp_path, database, workers=1, LLM_BASE_URL=url, LLM_MODEL="m"
+        ) as cluster:
             messages = conversation(0)
-            task = cluster.call("p", "/add/message", {"user_id": "u", "conversation_id": "c",
-                                                     "messages": messages})["task_id"]
+            task = cluster.call(
+                "p", "/add/message", {"user_id": "u", "conversation_id": "c", "messages": messages}
+            )["task_id"]
             deadline = time.monotonic() + 30
             while not llm.extraction_requests:
                 assert time.monotonic() < deadline, cluster.workers[0].output()[-2000:]
@@ -195,9 +247,14 @@ def test_redis_restart_while_adding_loses_nothing(tmp_path, database) -> None:
 
         def client() -> None:
             for user, messages in work:
-                accepted.append(add_with_retry(cluster, "p", {
-                    "user_id": user, "conversation_id": "c", "messages": messages}, codes)[
-                    "task_id"])
+                accepted.append(
+                    add_with_retry(
+                        cluster,
+                        "p",
+                        {"user_id": user, "conversation_id": "c", "messages": messages},
+                        codes,
+                    )["task_id"]
+                )
                 time.sleep(0.05)
 
         thread = threading.Thread(target=client)
@@ -221,49 +278,88 @@ def test_consolidation_through_the_retrievers_index(tmp_path, database) -> None:
     """Workers without a Qdrant server compare new memories with the user's existing ones
     through the retriever that owns the index."""
     with running_cluster(tmp_path, database, workers=1) as cluster:
-        for conversation, text in (("c1", "我住在杭州。"), ("c2", "我搬到了上海。"),
-                                   ("c3", "我每周三晚上去游泳。"), ("c4", "我每周三晚上去游泳。")):
-            task = cluster.call("p", "/add/message", {
-                "user_id": "u", "conversation_id": conversation,
-                "messages": [{"role": "user", "content": text}]})["task_id"]
+        for conversation, text in (
+            ("c1", "我住在杭州。"),
+            ("c2", "我搬到了上海。"),
+            ("c3", "我每周三晚上去游泳。"),
+            ("c4", "我每周三晚上去游泳。"),
+        ):
+            task = cluster.call(
+                "p",
+                "/add/message",
+                {
+                    "user_id": "u",
+                    "conversation_id": conversation,
+                    "messages": [{"role": "user", "content": text}],
+                },
+            )["task_id"]
             cluster.wait_done("p", [task])
         page = cluster.call("p", "/get/memory", {"user_id": "u", "size": 50})
-        states = sorted((m["memory_value"], m["status"], len(m["sources"]))
-                        for m in page["memory_detail_list"])
-        assert states == [("[user观点]用户住在杭州。", "archived", 1),
-                          ("[user观点]用户搬到了上海。", "activated", 1),
-                          ("[user观点]用户每周三晚上去游泳。", "activated", 2)]
+        states = sorted(
+            (m["memory_value"], m["status"], len(m["sources"])) for m in page["memory_detail_list"]
+        )
+        assert states == [
+            ("[user观点]用户住在杭州。", "archived", 1),
+            ("[user观点]用户搬到了上海。", "activated", 1),
+            ("[user观点]用户每周三晚上去游泳。", "activated", 2),
+        ]
 
 
 def test_erasure_reaches_the_retrievers_index(tmp_path, database) -> None:
     """A gateway without a Qdrant server of its own erases the user's points in the index the
     retriever owns, those SQL no longer knows included (a point whose row never committed)."""
     with running_cluster(tmp_path, database, workers=1) as cluster:
-        task = cluster.call("p", "/add/message", {
-            "user_id": "u", "conversation_id": "c",
-            "messages": [{"role": "user", "content": "My phone number is 555-0101."}]})["task_id"]
+        task = cluster.call(
+            "p",
+            "/add/message",
+            {
+                "user_id": "u",
+                "conversation_id": "c",
+                "messages": [{"role": "user", "content": "My phone number is 555-0101."}],
+            },
+        )["task_id"]
         cluster.wait_done("p", [task])
         internal = {"X-Internal-Token": cluster.env["INTERNAL_TOKEN"]}
         vector = [1.0] + [0.0] * 383
-        orphan = {"id": "00000000-0000-4000-8000-000000000001", "vector": vector,
-                  "indices": [1], "values": [1.0],
-                  "payload": {"project_id": "p", "user_id": "u",
-                              "conversation_id": "c", "status": "activated",
-                              "memory_type": "WorkingMemory", "tags": [], "info": {},
-                              "agent_id": None, "app_id": None, "confidence": 1.0,
-                              "memory_time": None, "create_time": 1, "update_time": 1,
-                              "subject": None}}
-        query = {"queries": [{"vector": vector, "limit": 100}],
-                 "project_id": "p", "user_id": "u"}
+        orphan = {
+            "id": "00000000-0000-4000-8000-000000000001",
+            "vector": vector,
+            "indices": [1],
+            "values": [1.0],
+            "payload": {
+                "project_id": "p",
+                "user_id": "u",
+                "conversation_id": "c",
+                "status": "activated",
+                "memory_type": "WorkingMemory",
+                "tags": [],
+                "info": {},
+                "agent_id": None,
+                "app_id": None,
+                "confidence": 1.0,
+                "memory_time": None,
+                "create_time": 1,
+                "update_time": 1,
+                "subject": None,
+            },
+        }
+        query = {"queries": [{"vector": vector, "limit": 100}], "project_id": "p", "user_id": "u"}
 
         def points() -> int:
-            answer = httpx.post(cluster.retriever.base + "/internal/index/query", json=query,
-                                headers=internal).json()
+            answer = httpx.post(
+                cluster.retriever.base + "/internal/index/query", json=query, headers=internal
+            ).json()
             assert answer["code"] == 0, answer
             return len(answer["data"][0])
 
-        assert httpx.post(cluster.retriever.base + "/internal/index/upsert",
-                          json={"items": [orphan]}, headers=internal).json()["code"] == 0
+        assert (
+            httpx.post(
+                cluster.retriever.base + "/internal/index/upsert",
+                json={"items": [orphan]},
+                headers=internal,
+            ).json()["code"]
+            == 0
+        )
         assert points() == 2
         cluster.call("p", "/delete/user", {"user_id": "u"})
         assert points() == 0

@@ -19,8 +19,9 @@ CONVERSATION = {"user_id": "memos_user_123", "conversation_id": "memos_conversat
 def wait_searchable(service, key: str, query: str, timeout: float = 30) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = post(service, key, "/search/memory",
-                     {"user_id": CONVERSATION["user_id"], "query": query}).json()
+        found = post(
+            service, key, "/search/memory", {"user_id": CONVERSATION["user_id"], "query": query}
+        ).json()
         if found["data"]["memory_detail_list"]:
             return found["data"]["memory_detail_list"]
         time.sleep(0.1)
@@ -38,15 +39,23 @@ def test_serve_prints_url_and_key_and_keeps_data_across_restarts(tmp_path: Path)
         before = wait_searchable(service, key, "国庆去哪玩")
     with run_service("serve", data) as service:
         assert (data / "api-key").read_text().strip() == key  # the same key works again
-        after = post(service, key, "/search/memory",
-                     {"user_id": CONVERSATION["user_id"], "query": "国庆去哪玩"}).json()
+        after = post(
+            service,
+            key,
+            "/search/memory",
+            {"user_id": CONVERSATION["user_id"], "query": "国庆去哪玩"},
+        ).json()
         assert [m["id"] for m in after["data"]["memory_detail_list"]] == [m["id"] for m in before]
         messages = post(service, key, "/get/message", CONVERSATION).json()
         assert len(messages["data"]["message_detail_list"]) == 6
         again = post(service, key, "/add/message", {**CONVERSATION, "messages": GUIDE_MESSAGES})
         assert again.json()["data"]["task_id"] == added.json()["data"]["task_id"]
-        assert post(service, key, "/get/memory", {"user_id": CONVERSATION["user_id"]}).json()[
-            "data"]["total"] == 1  # the user's statement; the assistant's turns are its context
+        assert (
+            post(service, key, "/get/memory", {"user_id": CONVERSATION["user_id"]}).json()["data"][
+                "total"
+            ]
+            == 1
+        )  # the user's statement; the assistant's turns are its context
 
 
 def test_queue_down_answers_50004_and_loses_nothing(tmp_path: Path) -> None:
@@ -71,13 +80,17 @@ def test_queue_down_answers_50004_and_loses_nothing(tmp_path: Path) -> None:
 
 def test_gateway_answers_50005_when_the_retriever_is_down(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with run_service("gateway", data, RETRIEVER_URL="http://127.0.0.1:9",
-                     REDIS_URL="redis://127.0.0.1:9/0") as gateway:
-        created = subprocess.run([MEMOS, "keys", "create", "--project", "p"], check=True,
-                                 capture_output=True, text=True,
-                                 env={"DATA_DIR": str(data), "PATH": ""}).stdout
-        key = next(line.split()[-1] for line in created.splitlines()
-                   if line.startswith("api key"))
+    with run_service(
+        "gateway", data, RETRIEVER_URL="http://127.0.0.1:9", REDIS_URL="redis://127.0.0.1:9/0"
+    ) as gateway:
+        created = subprocess.run(
+            [MEMOS, "keys", "create", "--project", "p"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={"DATA_DIR": str(data), "PATH": ""},
+        ).stdout
+        key = next(line.split()[-1] for line in created.splitlines() if line.startswith("api key"))
         answer = post(gateway, key, "/search/memory", {"user_id": "u", "query": "q"})
         assert answer.status_code == 503 and answer.json()["code"] == 50005
 
@@ -90,19 +103,32 @@ def test_gateway_forwards_search_to_a_retriever_process(tmp_path: Path) -> None:
         direct = wait_searchable(service, key, "国庆去哪玩")
     # The store now belongs to the retriever process; the gateway only forwards.
     token = {"INTERNAL_TOKEN": "e2e-secret"}
-    with run_service("retriever", data, **token) as retriever, run_service(
-            "gateway", data, RETRIEVER_URL=retriever.base, REDIS_URL="redis://127.0.0.1:9/0",
-            **token) as gateway:
-        forwarded = post(gateway, key, "/search/memory", {
-            "user_id": CONVERSATION["user_id"], "query": "国庆去哪玩",
-            "return_instruction": True}).json()["data"]
+    with (
+        run_service("retriever", data, **token) as retriever,
+        run_service(
+            "gateway",
+            data,
+            RETRIEVER_URL=retriever.base,
+            REDIS_URL="redis://127.0.0.1:9/0",
+            **token,
+        ) as gateway,
+    ):
+        forwarded = post(
+            gateway,
+            key,
+            "/search/memory",
+            {"user_id": CONVERSATION["user_id"], "query": "国庆去哪玩", "return_instruction": True},
+        ).json()["data"]
         assert [m["id"] for m in forwarded["memory_detail_list"]] == [m["id"] for m in direct]
         assert forwarded["instruction"].startswith("任务：回答用户“国庆去哪玩”")
-        bad_filter = post(gateway, key, "/search/memory", {
-            "user_id": "u", "query": "q", "filter": {"and": []}})
+        bad_filter = post(
+            gateway, key, "/search/memory", {"user_id": "u", "query": "q", "filter": {"and": []}}
+        )
         assert bad_filter.status_code == 400 and bad_filter.json()["code"] == 40000
-        stranger = httpx.post(retriever.base + "/internal/search", json={
-            "project_id": "default", "request": {"user_id": "memos_user_123", "query": "q"}})
+        stranger = httpx.post(
+            retriever.base + "/internal/search",
+            json={"project_id": "default", "request": {"user_id": "memos_user_123", "query": "q"}},
+        )
         assert stranger.status_code == 401 and stranger.json()["code"] == 40132
 
 
@@ -116,8 +142,11 @@ def test_serve_keeps_its_data_dir_to_its_user(tmp_path: Path) -> None:
         paths = [p for p in [data, *data.rglob("*")] if p != service.log]  # the test's log
         names = {p.name for p in paths}
         assert {"memos.db", "queue.aof", "api-key", "qdrant-edge"} <= names, names
-        wider = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in paths
-                 if p.stat().st_mode & 0o077}
+        wider = {
+            str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777)
+            for p in paths
+            if p.stat().st_mode & 0o077
+        }
         assert not wider, wider  # dirs 700, files 600
 
 

@@ -61,9 +61,16 @@ def prometheus_server(workdir: Path, config: dict) -> Iterator[str]:
     log = workdir / "prometheus.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [binary, f"--config.file={workdir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address={address}"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                binary,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address={address}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://{address}"
     try:
         deadline = time.monotonic() + 30
@@ -126,30 +133,56 @@ def has_data(result: list[dict]) -> bool:
 def drive_traffic(cluster: Cluster, broken_gateway: Service, round_number: int) -> None:
     """An add (a job for the worker and the LLM), a search (embeddings, the retriever), and a
     search through a gateway whose retriever is gone: a 503, so the 5xx ratio has data."""
-    cluster.call("p", "/add/message", {
-        "user_id": "u", "conversation_id": f"c{round_number}",
-        "messages": [{"role": "user", "content": f"I run in park number {round_number}."}]})
-    cluster.call("p", "/search/memory", {"user_id": "u", "query": "park",
-                                        "return_instruction": True})
-    failed = post(broken_gateway, cluster.key("p"), "/search/memory",
-                  {"user_id": "u", "query": "park"})
+    cluster.call(
+        "p",
+        "/add/message",
+        {
+            "user_id": "u",
+            "conversation_id": f"c{round_number}",
+            "messages": [{"role": "user", "content": f"I run in park number {round_number}."}],
+        },
+    )
+    cluster.call(
+        "p", "/search/memory", {"user_id": "u", "query": "park", "return_instruction": True}
+    )
+    failed = post(
+        broken_gateway, cluster.key("p"), "/search/memory", {"user_id": "u", "query": "park"}
+    )
     assert failed.status_code == 503, failed.text
 
 
 def test_every_dashboard_expression_returns_data_from_prometheus(tmp_path, database) -> None:
     dashboard = json.loads(DASHBOARD.read_text())
-    queries = [(title, target, expression(target, dashboard))
-               for title, target in panel_targets(dashboard)]
+    queries = [
+        (title, target, expression(target, dashboard)) for title, target in panel_targets(dashboard)
+    ]
     assert len(queries) >= 15, [title for title, _, _ in queries]
-    with fake_llm_server() as (_, llm_url), running_cluster(
-            tmp_path, database, workers=1, LLM_BASE_URL=llm_url, LLM_MODEL="m") as cluster:
-        broken_gateway = cluster.stack.enter_context(run_service(
-            "gateway", tmp_path / "broken-gateway", **cluster.env, VECTOR_STORE="remote",
-            RETRIEVER_URL=f"http://127.0.0.1:{free_port()}"))
-        hosts = {"gateway": [cluster.gateway, broken_gateway], "retriever": [cluster.retriever],
-                 "extractor": cluster.workers}
-        config = local_config({job: [s.base.removeprefix("http://") for s in services]
-                               for job, services in hosts.items()})
+    with (
+        fake_llm_server() as (_, llm_url),
+        running_cluster(
+            tmp_path, database, workers=1, LLM_BASE_URL=llm_url, LLM_MODEL="m"
+        ) as cluster,
+    ):
+        broken_gateway = cluster.stack.enter_context(
+            run_service(
+                "gateway",
+                tmp_path / "broken-gateway",
+                **cluster.env,
+                VECTOR_STORE="remote",
+                RETRIEVER_URL=f"http://127.0.0.1:{free_port()}",
+            )
+        )
+        hosts = {
+            "gateway": [cluster.gateway, broken_gateway],
+            "retriever": [cluster.retriever],
+            "extractor": cluster.workers,
+        }
+        config = local_config(
+            {
+                job: [s.base.removeprefix("http://") for s in services]
+                for job, services in hosts.items()
+            }
+        )
         with prometheus_server(tmp_path / "prometheus", config) as prometheus:
             started = time.monotonic()
             empty = [title for title, _, _ in queries]
@@ -159,18 +192,25 @@ def test_every_dashboard_expression_returns_data_from_prometheus(tmp_path, datab
                 drive_traffic(cluster, broken_gateway, round_number)
                 round_number += 1
                 time.sleep(1)
-                empty = [f"{title}: {expr}" for title, _, expr in queries
-                         if not has_data(query(prometheus, expr))]
+                empty = [
+                    f"{title}: {expr}"
+                    for title, _, expr in queries
+                    if not has_data(query(prometheus, expr))
+                ]
             elapsed = time.monotonic() - started
 
             for title, target, expr in queries:
                 # Each label the legend shows is in the answer, else the legend is blank.
                 for label in re.findall(r"{{\s*(\w+)\s*}}", target.get("legendFormat", "")):
                     assert all(label in s["metric"] for s in query(prometheus, expr)), (
-                        title, label)
+                        title,
+                        label,
+                    )
             # A service that never answered 5xx is drawn at 0, not left out of the panel.
-            ratio = {s["metric"]["service"]: float(s["value"][1]) for s in query(
-                prometheus, next(e for t, _, e in queries if "5xx" in t))}
+            ratio = {
+                s["metric"]["service"]: float(s["value"][1])
+                for s in query(prometheus, next(e for t, _, e in queries if "5xx" in t))
+            }
             assert ratio["gateway"] > 0 and ratio.get("retriever") == 0, ratio
             targets = httpx.get(prometheus + "/api/v1/targets").json()["data"]["activeTargets"]
             assert len(targets) == 4 and all(t["health"] == "up" for t in targets), targets
@@ -179,5 +219,7 @@ def test_every_dashboard_expression_returns_data_from_prometheus(tmp_path, datab
             rules = [rule for group in groups for rule in group["rules"]]
             assert len(rules) == 5, rules
             assert all(rule["health"] == "ok" for rule in rules), rules
-    print(f"\nevery dashboard expression had data after {elapsed:.1f} s, "
-          f"{round_number} rounds of traffic")
+    print(
+        f"\nevery dashboard expression had data after {elapsed:.1f} s, "
+        f"{round_number} rounds of traffic"
+    )

@@ -23,9 +23,17 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
         key = (data / "api-key").read_text().strip()
         env = {**os.environ, "MEMOS_API_KEY": key, "MEMOS_BASE_URL": service.api}
         done = subprocess.run(
-            [str(SDK_PYTHON), str(ROOT / "tests" / "e2e" / "sdk_client.py"),
-             json.dumps(GUIDE_MESSAGES, ensure_ascii=False)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+            [
+                str(SDK_PYTHON),
+                str(ROOT / "tests" / "e2e" / "sdk_client.py"),
+                json.dumps(GUIDE_MESSAGES, ensure_ascii=False),
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
         result = json.loads(lines[-1].removeprefix("RESULT "))

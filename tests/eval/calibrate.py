@@ -27,7 +27,7 @@ from tests.eval import locomo, ours
 from tests.eval.common import SERVICE_ENV, fresh_service_in
 from tests.eval.data import QUESTIONS
 
-BANDS = ((0, .1), (.1, .3), (.3, .5), (.5, .7), (.7, 1.01))
+BANDS = ((0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 1.01))
 
 
 @dataclass
@@ -63,11 +63,24 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
     embedder, index = get_embedder(), get_memory_index()
     span = cosine_span(embedder)
     project = "default"
-    asks = [(f"locomo-{c.stem}", locomo.user_id(c.stem, side), q.question, set(q.evidence),
-             c.contents, None) for c in conversations for q in c.questions if q.evidence
-            for side in c.speakers]
-    asks += [(f"ours-{q['user']}", q["user"], q["question"], set(q["evidence"]), None,
-              local_ids) for q in QUESTIONS]
+    asks = [
+        (
+            f"locomo-{c.stem}",
+            locomo.user_id(c.stem, side),
+            q.question,
+            set(q.evidence),
+            c.contents,
+            None,
+        )
+        for c in conversations
+        for q in c.questions
+        if q.evidence
+        for side in c.speakers
+    ]
+    asks += [
+        (f"ours-{q['user']}", q["user"], q["question"], set(q["evidence"]), None, local_ids)
+        for q in QUESTIONS
+    ]
     groups = []
     with new_session() as session:
         for n, (fold, user, question, evidence, contents, ids) in enumerate(asks):
@@ -79,15 +92,26 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
             for c in pool.candidates:
                 messages = [s.message for s in rows[c.id].sources]
                 if contents is not None:  # LoCoMo: by the turns' text; > 8 sources earn nothing
-                    found = (set().union(*(contents.get(m.content, set()) for m in messages))
-                             if len(messages) <= locomo.MAX_SOURCES else set())
+                    found = (
+                        set().union(*(contents.get(m.content, set()) for m in messages))
+                        if len(messages) <= locomo.MAX_SOURCES
+                        else set()
+                    )
                 else:
                     found = {ids.get(m.id, m.id) for m in messages}
                 sources.append(found)
-            groups.append(Group(fold, language(question), question, memory_features(
-                pool.candidates, pool.vector, pool.lexical, pool.names, span),
-                np.array([bool(s & evidence) for s in sources], dtype=float),
-                [c.conversation_id for c in pool.candidates], evidence, sources))
+            groups.append(
+                Group(
+                    fold,
+                    language(question),
+                    question,
+                    memory_features(pool.candidates, pool.vector, pool.lexical, pool.names, span),
+                    np.array([bool(s & evidence) for s in sources], dtype=float),
+                    [c.conversation_id for c in pool.candidates],
+                    evidence,
+                    sources,
+                )
+            )
             if n % 500 == 0:
                 print(f"  gathered {n}/{len(asks)}", file=sys.stderr)
     return groups
@@ -122,14 +146,17 @@ def fit_model(groups: list[Group]):
         xs.append(session_features(logits, g.conversations)[top])
         ys.append(g.labels[top])
     session = fit(np.vstack(xs), np.concatenate(ys))
-    return RelativityModel(tuple(round(float(w), 3) for w in memory),
-                           tuple(round(float(w), 3) for w in session))
+    return RelativityModel(
+        tuple(round(float(w), 3) for w in memory), tuple(round(float(w), 3) for w in session)
+    )
 
 
 def fit_models(groups: list[Group]) -> dict:
     """One model per query language."""
-    return {lang: fit_model([g for g in groups if g.language == lang])
-            for lang in sorted({g.language for g in groups})}
+    return {
+        lang: fit_model([g for g in groups if g.language == lang])
+        for lang in sorted({g.language for g in groups})
+    }
 
 
 def held_out(groups: list[Group]) -> dict[int, np.ndarray]:
@@ -149,13 +176,14 @@ def report(groups: list[Group], predictions: dict[int, np.ndarray]) -> list[str]
     by_question: dict[tuple[str, str], list] = defaultdict(list)
     for i, g in enumerate(groups):
         p = predictions[i]
-        for k in np.argsort(-p)[:locomo.MEMORY_LIMIT]:
+        for k in np.argsort(-p)[: locomo.MEMORY_LIMIT]:
             by_question[(g.fold, g.question, g.language)].append(
-                (float(p[k]), g.sources[k], g.evidence))
+                (float(p[k]), g.sources[k], g.evidence)
+            )
     recall = defaultdict(list)
     bands = defaultdict(list)
     for (fold, _, lang), hits in by_question.items():
-        top = sorted(hits, key=lambda h: -h[0])[:locomo.MEMORY_LIMIT]
+        top = sorted(hits, key=lambda h: -h[0])[: locomo.MEMORY_LIMIT]
         evidence = top[0][2]
         suite = f"{fold.split('-')[0]}/{lang}"
         for k in (1, 5, 10):
@@ -163,7 +191,8 @@ def report(groups: list[Group], predictions: dict[int, np.ndarray]) -> list[str]
             recall[f"{suite} R@{k}"].append(len(found & evidence) / len(evidence))
         for p, sources, _ in top:
             bands[(suite, next(i for i, (lo, hi) in enumerate(BANDS) if lo <= p < hi))].append(
-                bool(sources & evidence))
+                bool(sources & evidence)
+            )
     lines = [f"held out by conversation: {name} {np.mean(v):.3f}" for name, v in recall.items()]
     lines.append("relativity band → returned memories, share holding evidence (held out)")
     for (suite, band), hits in sorted(bands.items()):
@@ -173,11 +202,13 @@ def report(groups: list[Group], predictions: dict[int, np.ndarray]) -> list[str]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.eval.calibrate",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.eval.calibrate", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--data", type=Path, default=Path("bench-results/calibrate-data"))
-    parser.add_argument("--locomo-dir", type=Path, default=Path(
-        os.environ.get("LOCOMO_DIR") or locomo.DEFAULT_DIR))
+    parser.add_argument(
+        "--locomo-dir", type=Path, default=Path(os.environ.get("LOCOMO_DIR") or locomo.DEFAULT_DIR)
+    )
     args = parser.parse_args()
     conversations = locomo.load(args.locomo_dir)
     ids_file = args.data / "local-ids.json"
@@ -187,14 +218,18 @@ def main() -> None:
     os.environ["DATA_DIR"] = str(args.data / "data")
     features = args.data / "features.pickle"  # refits skip gathering
     if not features.exists():
-        features.write_bytes(pickle.dumps(collect(conversations,
-                                                  json.loads(ids_file.read_text()))))
+        features.write_bytes(pickle.dumps(collect(conversations, json.loads(ids_file.read_text()))))
     groups = pickle.loads(features.read_bytes())
     models = fit_models(groups)
-    print(f"{sum(len(g.labels) for g in groups)} candidates of {len(groups)} searches, "
-          f"{int(sum(g.labels.sum() for g in groups))} relevant")
-    print("FITTED = {\n" + "".join(f'    "{lang}": {model},\n' for lang, model in models.items())
-          + "}")
+    print(
+        f"{sum(len(g.labels) for g in groups)} candidates of {len(groups)} searches, "
+        f"{int(sum(g.labels.sum() for g in groups))} relevant"
+    )
+    print(
+        "FITTED = {\n"
+        + "".join(f'    "{lang}": {model},\n' for lang, model in models.items())
+        + "}"
+    )
     print("\n".join(report(groups, held_out(groups))))
 
 

@@ -30,8 +30,9 @@ class Client:
     broken run is never scored as a bad one."""
 
     def __init__(self, api: str, key: str) -> None:
-        self.http = httpx.Client(base_url=api, headers={"Authorization": f"Token {key}"},
-                                 timeout=60)
+        self.http = httpx.Client(
+            base_url=api, headers={"Authorization": f"Token {key}"}, timeout=60
+        )
 
     def call(self, path: str, body: dict) -> dict:
         response = self.http.post(path, json=body)
@@ -47,8 +48,10 @@ class Client:
 @contextmanager
 def fresh_service(env: dict[str, str]) -> Iterator[Client]:
     """`memos serve` on a new, empty data directory, and a client holding its API key."""
-    with (tempfile.TemporaryDirectory(prefix="memos-eval-") as tmp,
-          fresh_service_in(Path(tmp) / "data", env) as client):
+    with (
+        tempfile.TemporaryDirectory(prefix="memos-eval-") as tmp,
+        fresh_service_in(Path(tmp) / "data", env) as client,
+    ):
         yield client
 
 
@@ -62,8 +65,7 @@ def fresh_service_in(data_dir: Path, env: dict[str, str]) -> Iterator[Client]:
         try:
             yield client
         except BaseException:
-            print(f"--- end of the service log ---\n{service.output()[-3000:]}",
-                  file=sys.stderr)
+            print(f"--- end of the service log ---\n{service.output()[-3000:]}", file=sys.stderr)
             raise
         finally:
             client.close()
@@ -81,8 +83,10 @@ def parse_env(pairs: Iterable[str]) -> dict[str, str]:
 
 def redacted(env: dict[str, str]) -> dict[str, str]:
     """The settings as written to the results: results get shared, credentials must not be."""
-    return {name: "***" if SECRET_NAME.search(name) else URL_CREDENTIALS.sub("://***@", value)
-            for name, value in env.items()}
+    return {
+        name: "***" if SECRET_NAME.search(name) else URL_CREDENTIALS.sub("://***@", value)
+        for name, value in env.items()
+    }
 
 
 def wait_for_tasks(client, task_ids: Iterable[str], timeout: float) -> dict[str, str]:
@@ -130,8 +134,10 @@ def summarize(records: list[dict]) -> dict:
     latencies = [x for r in records for x in _as_list(r.get("latency_ms"))]
     summary = {
         "questions": len(records),
-        **{f"recall@{k}": round(metrics.mean(r[f"recall@{k}"] for r in records), 3)
-           for k in RECALL_AT},
+        **{
+            f"recall@{k}": round(metrics.mean(r[f"recall@{k}"] for r in records), 3)
+            for k in RECALL_AT
+        },
         "mrr": round(metrics.mean(r["rr"] for r in records), 3),
     }
     updated = [r["stale_first"] for r in records if "stale_first" in r]
@@ -139,8 +145,11 @@ def summarize(records: list[dict]) -> dict:
     summary["tokens_per_query"] = round(metrics.mean(r["tokens"] for r in records), 1)
     if records and all("chars" in r for r in records):
         summary["chars_per_query"] = round(metrics.mean(r["chars"] for r in records), 1)
-    summary["latency_ms"] = ({f"p{p}": round(metrics.percentile(latencies, p), 2)
-                              for p in (50, 95, 99)} if latencies else None)
+    summary["latency_ms"] = (
+        {f"p{p}": round(metrics.percentile(latencies, p), 2) for p in (50, 95, 99)}
+        if latencies
+        else None
+    )
     judged = [r["judge"] for r in records if "judge" in r]
     if judged:
         summary["llm_accuracy"] = round(metrics.mean(j == "correct" for j in judged), 3)
@@ -153,8 +162,9 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 def git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -163,8 +173,11 @@ def run_info(env: dict[str, str]) -> dict:
     """Where the figures were measured: the commit, the machine, the service's settings."""
     return {
         "commit": git_commit(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "system": f"{platform.system()} {platform.release()}"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}",
+        },
         "service_env": redacted(env),
         "memory_limit_number": MEMORY_LIMIT,
         "token_rule": metrics.TOKEN_RULE,

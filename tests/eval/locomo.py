@@ -113,6 +113,7 @@ class Conversation:
 
 # --- the data ------------------------------------------------------------------------------
 
+
 def content(turn: dict) -> str:
     """A turn as the service receives it, and as BM25 indexes it."""
     text = f"{turn['speaker']}: {turn['text']}"
@@ -121,7 +122,7 @@ def content(turn: dict) -> str:
 
 
 def chat_time(date_time: str) -> str:
-    """"1:56 pm on 8 May, 2023" -> "2023-05-08 13:56:00"."""
+    """ "1:56 pm on 8 May, 2023" -> "2023-05-08 13:56:00"."""
     return datetime.strptime(date_time.strip(), DATE_TIME).strftime(CLOCK)
 
 
@@ -147,15 +148,16 @@ def parse(stem: str, data: dict) -> Conversation:
     numbers = sorted(int(m[1]) for key in data if (m := SESSION_KEY.fullmatch(key)))
     sessions = []
     for number in numbers:
-        turns = tuple(Turn(t["dia_id"], t["speaker"], content(t))
-                      for t in data[f"session_{number}"])
+        turns = tuple(
+            Turn(t["dia_id"], t["speaker"], content(t)) for t in data[f"session_{number}"]
+        )
         strangers = {t.speaker for t in turns} - set(speakers)
         if strangers:
-            raise ValueError(f"{stem} session {number}: speakers {strangers} are neither "
-                             f"speaker_a nor speaker_b")
+            raise ValueError(
+                f"{stem} session {number}: speakers {strangers} are neither speaker_a nor speaker_b"
+            )
         if turns:
-            sessions.append(Session(number, chat_time(data[f"session_{number}_date_time"]),
-                                    turns))
+            sessions.append(Session(number, chat_time(data[f"session_{number}_date_time"]), turns))
     conversation = Conversation(stem, speakers, tuple(sessions))
     known = {turn.dia_id for turn in conversation.turns}
     questions = []
@@ -164,8 +166,17 @@ def parse(stem: str, data: dict) -> Conversation:
             continue
         released = list(qa.get("evidence") or [])
         evidence, _ = clean_evidence(released, known)
-        questions.append(Question(stem, index, qa["question"], qa.get("answer"),
-                                  CATEGORIES[qa["category"]], tuple(evidence), tuple(released)))
+        questions.append(
+            Question(
+                stem,
+                index,
+                qa["question"],
+                qa.get("answer"),
+                CATEGORIES[qa["category"]],
+                tuple(evidence),
+                tuple(released),
+            )
+        )
     conversation.questions = tuple(questions)
     return conversation
 
@@ -173,23 +184,30 @@ def parse(stem: str, data: dict) -> Conversation:
 def load(directory: Path, only: list[str] | None = None) -> list[Conversation]:
     """The conversations of the development set (all, or the files named by stem)."""
     if not directory.is_dir():
-        raise SystemExit(f"LoCoMo data not found: {directory} is not a directory. Pass "
-                         "--locomo-dir PATH or set LOCOMO_DIR to the folder holding the "
-                         "development set's <stem>.json files.")
+        raise SystemExit(
+            f"LoCoMo data not found: {directory} is not a directory. Pass "
+            "--locomo-dir PATH or set LOCOMO_DIR to the folder holding the "
+            "development set's <stem>.json files."
+        )
     files = {path.stem: path for path in directory.glob("*.json")}
     if not files:
         raise SystemExit(f"LoCoMo data not found: no .json file in {directory}")
     if only:
         unknown = [stem for stem in only if stem not in files]
         if unknown:
-            raise SystemExit(f"--conversations: no {', '.join(unknown)} in {directory} "
-                             f"(there are {', '.join(sorted(files))})")
+            raise SystemExit(
+                f"--conversations: no {', '.join(unknown)} in {directory} "
+                f"(there are {', '.join(sorted(files))})"
+            )
         files = {stem: files[stem] for stem in only}
-    return [parse(stem, json.loads(files[stem].read_text()))
-            for stem in sorted(files, key=lambda s: (len(s), s))]
+    return [
+        parse(stem, json.loads(files[stem].read_text()))
+        for stem in sorted(files, key=lambda s: (len(s), s))
+    ]
 
 
 # --- the protocol --------------------------------------------------------------------------
+
 
 def user_id(stem: str, speaker: str) -> str:
     return f"locomo-{stem}-{speaker}"
@@ -201,14 +219,21 @@ def adds(conversation: Conversation) -> list[dict]:
     bodies = []
     for side in conversation.speakers:
         for session in conversation.sessions:
-            bodies.append({
-                "user_id": user_id(conversation.stem, side),
-                "conversation_id": f"locomo-{conversation.stem}-s{session.number}",
-                "async_mode": True,
-                "messages": [{"role": "user" if turn.speaker == side else "assistant",
-                              "content": turn.content, "chat_time": session.chat_time}
-                             for turn in session.turns],
-            })
+            bodies.append(
+                {
+                    "user_id": user_id(conversation.stem, side),
+                    "conversation_id": f"locomo-{conversation.stem}-s{session.number}",
+                    "async_mode": True,
+                    "messages": [
+                        {
+                            "role": "user" if turn.speaker == side else "assistant",
+                            "content": turn.content,
+                            "chat_time": session.chat_time,
+                        }
+                        for turn in session.turns
+                    ],
+                }
+            )
     return bodies
 
 
@@ -240,18 +265,29 @@ def score(question: Question, ranking: list[set[str]]) -> dict:
     `scored` is false, and the fields None, for a question left with no evidence."""
     evidence = question.evidence
     if not evidence:
-        return {"scored": False, **{f"recall@{k}": None for k in RECALL_AT}, "rr": None,
-                "first_evidence_rank": None}
-    return {"scored": True,
-            **{f"recall@{k}": metrics.recall_at(ranking, evidence, k) for k in RECALL_AT},
-            "rr": metrics.reciprocal_rank(ranking, evidence),
-            "first_evidence_rank": metrics.first_rank(ranking, evidence)}
+        return {
+            "scored": False,
+            **{f"recall@{k}": None for k in RECALL_AT},
+            "rr": None,
+            "first_evidence_rank": None,
+        }
+    return {
+        "scored": True,
+        **{f"recall@{k}": metrics.recall_at(ranking, evidence, k) for k in RECALL_AT},
+        "rr": metrics.reciprocal_rank(ranking, evidence),
+        "first_evidence_rank": metrics.first_rank(ranking, evidence),
+    }
 
 
 def question_fields(question: Question) -> dict:
-    fields = {"conversation": question.conversation, "qa_index": question.index,
-              "category": question.category, "question": question.question,
-              "answer": question.answer, "evidence": list(question.evidence)}
+    fields = {
+        "conversation": question.conversation,
+        "qa_index": question.index,
+        "category": question.category,
+        "question": question.question,
+        "answer": question.answer,
+        "evidence": list(question.evidence),
+    }
     if list(question.evidence) != list(question.released):
         fields["evidence_as_released"] = list(question.released)
     return fields
@@ -262,8 +298,9 @@ def dia_order(dia_id: str) -> tuple[int, int]:
     return (int(match[1]), int(match[2])) if match else (0, 0)
 
 
-def service_record(question: Question, memories: list[dict], contents: dict[str, set[str]],
-                   latencies: list[float]) -> dict:
+def service_record(
+    question: Question, memories: list[dict], contents: dict[str, set[str]], latencies: list[float]
+) -> dict:
     """One question's merged top memories, scored; each memory keeps the user (side) it was
     found for, its relativity and its sources as dia_ids."""
     ranking = [counted_ids(m, contents) for m in memories]
@@ -275,14 +312,22 @@ def service_record(question: Question, memories: list[dict], contents: dict[str,
         "tokens": sum(metrics.count_tokens(m["memory_value"]) for m in memories),
         "chars": sum(len(m["memory_value"]) for m in memories),
         "latency_ms": latencies,
-        "unmapped_sources": sum(1 for s in sources for source in s
-                                if source.get("content") not in contents),
-        "memories": [{"user_id": m.get("user_id"), "value": m["memory_value"],
-                      "memory_time": m.get("memory_time"), "relativity": m.get("relativity"),
-                      "sources": sorted(source_ids(m, contents), key=dia_order),
-                      "source_count": len(s), "counted": len(s) <= MAX_SOURCES,
-                      "holds_evidence": bool(counted & evidence)}
-                     for m, s, counted in zip(memories, sources, ranking, strict=True)],
+        "unmapped_sources": sum(
+            1 for s in sources for source in s if source.get("content") not in contents
+        ),
+        "memories": [
+            {
+                "user_id": m.get("user_id"),
+                "value": m["memory_value"],
+                "memory_time": m.get("memory_time"),
+                "relativity": m.get("relativity"),
+                "sources": sorted(source_ids(m, contents), key=dia_order),
+                "source_count": len(s),
+                "counted": len(s) <= MAX_SOURCES,
+                "holds_evidence": bool(counted & evidence),
+            }
+            for m, s, counted in zip(memories, sources, ranking, strict=True)
+        ],
     }
 
 
@@ -292,8 +337,10 @@ def ask(client: Client, conversation: Conversation, question: Question) -> dict:
     for side in conversation.speakers:
         user = user_id(conversation.stem, side)
         started = time.perf_counter()
-        data = client.call("/search/memory", {"user_id": user, "query": question.question,
-                                              "memory_limit_number": MEMORY_LIMIT})
+        data = client.call(
+            "/search/memory",
+            {"user_id": user, "query": question.question, "memory_limit_number": MEMORY_LIMIT},
+        )
         latencies.append(round((time.perf_counter() - started) * 1000, 2))
         answers.append([{**m, "user_id": user} for m in data["memory_detail_list"]])
     return service_record(question, merge(answers), conversation.contents, latencies)
@@ -308,15 +355,22 @@ def ingest(client: Client, conversations: list[Conversation], timeout: float) ->
             tasks.append(client.call("/add/message", body)["task_id"])
             messages += len(body["messages"])
     accepted = time.perf_counter() - started
-    print(f"  {len(tasks)} adds accepted in {accepted:.1f} s; waiting for extraction ...",
-          file=sys.stderr)
+    print(
+        f"  {len(tasks)} adds accepted in {accepted:.1f} s; waiting for extraction ...",
+        file=sys.stderr,
+    )
     statuses = wait_for_tasks(client, tasks, timeout)
-    return {"adds": len(tasks), "messages": messages, "failed_jobs": failed(statuses),
-            "add_seconds": round(accepted, 2),
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "adds": len(tasks),
+        "messages": messages,
+        "failed_jobs": failed(statuses),
+        "add_seconds": round(accepted, 2),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 # --- the BM25 floor ------------------------------------------------------------------------
+
 
 def bm25_tokens(text: str) -> list[str]:
     return WORD.findall(text.lower())
@@ -332,23 +386,28 @@ def bm25_records(conversation: Conversation) -> list[dict]:
     for question in conversation.questions:
         scores = index.get_scores(bm25_tokens(question.question))
         top = [turns[i] for i in np.argsort(-scores, kind="stable")[:MEMORY_LIMIT]]
-        records.append({
-            **question_fields(question),
-            **score(question, [{turn.dia_id} for turn in top]),
-            "tokens": sum(metrics.count_tokens(turn.content) for turn in top),
-            "chars": sum(len(turn.content) for turn in top),
-            "top": [turn.dia_id for turn in top],
-        })
+        records.append(
+            {
+                **question_fields(question),
+                **score(question, [{turn.dia_id} for turn in top]),
+                "tokens": sum(metrics.count_tokens(turn.content) for turn in top),
+                "chars": sum(len(turn.content) for turn in top),
+                "top": [turn.dia_id for turn in top],
+            }
+        )
     return records
 
 
 # --- summaries -----------------------------------------------------------------------------
 
+
 def groups(records: list[dict]) -> dict[str, list[dict]]:
     """all, then each category; scored questions only."""
     scored = [r for r in records if r["scored"]]
-    return {"all": scored, **{c: [r for r in scored if r["category"] == c]
-                              for c in CATEGORIES.values()}}
+    return {
+        "all": scored,
+        **{c: [r for r in scored if r["category"] == c] for c in CATEGORIES.values()},
+    }
 
 
 def band_of(relativity: float) -> int:
@@ -380,9 +439,14 @@ def calibration(records: list[dict]) -> dict:
         return round(hits / n, 3) if n else None
 
     return {
-        "bands": [{"band": f"[{low}, {high}{']' if high == 1.0 else ')'}", "memories": n,
-                   "with_evidence": share(n, hits)}
-                  for (low, high), (n, hits) in zip(BANDS, counts, strict=True)],
+        "bands": [
+            {
+                "band": f"[{low}, {high}{']' if high == 1.0 else ')'}",
+                "memories": n,
+                "with_evidence": share(n, hits),
+            }
+            for (low, high), (n, hits) in zip(BANDS, counts, strict=True)
+        ],
         "relativity>=0.5": {"memories": headline[0], "with_evidence": share(*headline)},
         "without_relativity": without,
     }
@@ -395,8 +459,9 @@ def dataset(conversations: list[Conversation]) -> dict:
         "sessions": sum(len(c.sessions) for c in conversations),
         "turns": sum(len(c.turns) for c in conversations),
         "questions": len(questions),
-        "by_category": {name: sum(1 for q in questions if q.category == name)
-                        for name in CATEGORIES.values()},
+        "by_category": {
+            name: sum(1 for q in questions if q.category == name) for name in CATEGORIES.values()
+        },
         "evidence_cleaned": sum(1 for q in questions if list(q.evidence) != list(q.released)),
         "not_scored": [f"{q.conversation}#{q.index}" for q in questions if not q.evidence],
     }
@@ -404,27 +469,34 @@ def dataset(conversations: list[Conversation]) -> dict:
 
 # --- report --------------------------------------------------------------------------------
 
+
 def recall_table(summaries: dict[str, dict[str, dict]]) -> list[str]:
     """One row per system in each group (all, then the categories)."""
-    head = (f"{'group':12} {'system':8} {'n':>5} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} "
-            f"{'tokens/q':>9} {'chars/q':>8}")
+    head = (
+        f"{'group':12} {'system':8} {'n':>5} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} "
+        f"{'tokens/q':>9} {'chars/q':>8}"
+    )
     lines = [head, "-" * len(head)]
     for group in ("all", *CATEGORIES.values()):
         for i, (system, summary) in enumerate(summaries.items()):
             s = summary[group]
-            lines.append(f"{group if i == 0 else '':12} {system:8} {s['questions']:>5} "
-                         f"{fmt(s['recall@1']):>6} {fmt(s['recall@5']):>6} "
-                         f"{fmt(s['recall@10']):>6} {fmt(s['mrr']):>6} "
-                         f"{fmt(s['tokens_per_query'], 1):>9} "
-                         f"{fmt(s.get('chars_per_query'), 1):>8}")
+            lines.append(
+                f"{group if i == 0 else '':12} {system:8} {s['questions']:>5} "
+                f"{fmt(s['recall@1']):>6} {fmt(s['recall@5']):>6} "
+                f"{fmt(s['recall@10']):>6} {fmt(s['mrr']):>6} "
+                f"{fmt(s['tokens_per_query'], 1):>9} "
+                f"{fmt(s.get('chars_per_query'), 1):>8}"
+            )
     return lines
 
 
 def describe(data: dict) -> str:
     n = len(data["conversations"])
-    return (f"LoCoMo: {data['questions']} questions (categories 1-4) over {n} "
-            f"conversation{'s' if n > 1 else ''} ({', '.join(data['conversations'])}), "
-            f"{data['sessions']} sessions, {data['turns']} turns")
+    return (
+        f"LoCoMo: {data['questions']} questions (categories 1-4) over {n} "
+        f"conversation{'s' if n > 1 else ''} ({', '.join(data['conversations'])}), "
+        f"{data['sessions']} sessions, {data['turns']} turns"
+    )
 
 
 NOTES = [
@@ -442,13 +514,15 @@ def floor_report(conversations: list[Conversation]) -> str:
     records = [r for c in conversations for r in bm25_records(c)]
     summary = {name: summarize(group) for name, group in groups(records).items()}
     data = dataset(conversations)
-    return "\n".join([
-        f"\n{describe(data)}; {len(data['not_scored'])} without evidence not scored",
-        "",
-        *recall_table({"bm25": summary}),
-        "",
-        *NOTES[1:],
-    ])
+    return "\n".join(
+        [
+            f"\n{describe(data)}; {len(data['not_scored'])} without evidence not scored",
+            "",
+            *recall_table({"bm25": summary}),
+            "",
+            *NOTES[1:],
+        ]
+    )
 
 
 def report(results: dict) -> str:
@@ -470,13 +544,11 @@ def report(results: dict) -> str:
         *recall_table(results["summary"]),
         "",
         "search latency per call (client-measured, ms, two calls a question): "
-        + (f"p50 {latency['p50']}  p95 {latency['p95']}  p99 {latency['p99']}"
-           if latency else "-"),
+        + (f"p50 {latency['p50']}  p95 {latency['p95']}  p99 {latency['p99']}" if latency else "-"),
         "",
         "relativity calibration (returned memories of the merged top 10):",
         f"{'band':12} {'memories':>8} {'with evidence':>14}",
-        *(f"{b['band']:12} {b['memories']:>8} {fmt(b['with_evidence']):>14}"
-          for b in cal["bands"]),
+        *(f"{b['band']:12} {b['memories']:>8} {fmt(b['with_evidence']):>14}" for b in cal["bands"]),
         f"of returned memories with relativity >= {HEADLINE_RELATIVITY}, share holding "
         f"evidence: {fmt(headline['with_evidence'])} ({headline['memories']} memories)",
         "",
@@ -488,18 +560,23 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
-def run(conversations: list[Conversation], env: dict[str, str], *, timeout: float,
-        out: Path) -> dict:
+def run(
+    conversations: list[Conversation], env: dict[str, str], *, timeout: float, out: Path
+) -> dict:
     """The whole suite on its own fresh service: ingest, ask, score beside BM25, report and
     write `out`."""
     questions = sum(len(c.questions) for c in conversations)
     with fresh_service(env) as client:
-        print(f"ingesting {len(conversations)} LoCoMo conversation(s) from both sides ...",
-              file=sys.stderr)
+        print(
+            f"ingesting {len(conversations)} LoCoMo conversation(s) from both sides ...",
+            file=sys.stderr,
+        )
         ingestion = ingest(client, conversations, timeout)
         first = conversations[0]
-        client.call("/search/memory", {"user_id": user_id(first.stem, first.speakers[0]),
-                                       "query": "warm up"})  # one-off costs
+        client.call(
+            "/search/memory",
+            {"user_id": user_id(first.stem, first.speakers[0]), "query": "warm up"},
+        )  # one-off costs
         print(f"asking {questions} questions ...", file=sys.stderr)
         records = []
         for conversation in conversations:
@@ -509,19 +586,22 @@ def run(conversations: list[Conversation], env: dict[str, str], *, timeout: floa
                     print(f"  asked {len(records)}/{questions}", file=sys.stderr)
     floor = [r for c in conversations for r in bm25_records(c)]
     for record, bm25 in zip(records, floor, strict=True):
-        record["bm25"] = {key: bm25[key] for key in (*(f"recall@{k}" for k in RECALL_AT),
-                                                     "top")}
+        record["bm25"] = {key: bm25[key] for key in (*(f"recall@{k}" for k in RECALL_AT), "top")}
     memories = [m for r in records for m in r["memories"]]
     results = {
         **run_info(env),
         "dataset": dataset(conversations),
         "ingestion": ingestion,
-        "summary": {system: {name: summarize(group) for name, group in groups(rs).items()}
-                    for system, rs in zip(SYSTEMS, (records, floor), strict=True)},
+        "summary": {
+            system: {name: summarize(group) for name, group in groups(rs).items()}
+            for system, rs in zip(SYSTEMS, (records, floor), strict=True)
+        },
         "calibration": calibration(records),
-        "returned": {"memories": len(memories),
-                     "over_max_sources": sum(1 for m in memories if not m["counted"]),
-                     "unmapped_sources": sum(r["unmapped_sources"] for r in records)},
+        "returned": {
+            "memories": len(memories),
+            "over_max_sources": sum(1 for m in memories if not m["counted"]),
+            "unmapped_sources": sum(r["unmapped_sources"] for r in records),
+        },
         "per_question": records,
     }
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,10 @@ TOKEN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"  # one CJK character
     r"|[A-Za-z0-9\u00c0-\u024f]+"  # a run of Latin letters and digits
 )
-TOKEN_RULE = ("each CJK character is one token, each run of Latin letters/digits is one token, "
-              "punctuation is not counted")
+TOKEN_RULE = (
+    "each CJK character is one token, each run of Latin letters/digits is one token, "
+    "punctuation is not counted"
+)
 
 
 def recall_at(ranking: Ranking, evidence: Iterable[str], k: int) -> float:

@@ -53,10 +53,18 @@ def ingest(client: Client, timeout: float) -> dict:
     started = time.perf_counter()
     tasks = []
     for user, session in sessions_in_time_order():
-        data = client.call("/add/message", {
-            "user_id": user, "conversation_id": session["conversation_id"], "async_mode": True,
-            "messages": [{key: m[key] for key in ("role", "content", "chat_time")}
-                         for m in session["messages"]]})
+        data = client.call(
+            "/add/message",
+            {
+                "user_id": user,
+                "conversation_id": session["conversation_id"],
+                "async_mode": True,
+                "messages": [
+                    {key: m[key] for key in ("role", "content", "chat_time")}
+                    for m in session["messages"]
+                ],
+            },
+        )
         tasks.append(data["task_id"])
     accepted = time.perf_counter() - started
     statuses = wait_for_tasks(client, tasks, timeout)
@@ -64,41 +72,63 @@ def ingest(client: Client, timeout: float) -> dict:
 
     local_ids: dict[str, str] = {}
     for user, session in sessions_in_time_order():
-        stored = client.call("/get/message", {"user_id": user,
-                                              "conversation_id": session["conversation_id"]})
+        stored = client.call(
+            "/get/message", {"user_id": user, "conversation_id": session["conversation_id"]}
+        )
         stored = stored["message_detail_list"]
         expected = session["messages"]
         if [m["role"] for m in stored] != [m["role"] for m in expected]:
-            raise RuntimeError(f"{session['conversation_id']}: the stored messages do not match "
-                               "the ones sent")
+            raise RuntimeError(
+                f"{session['conversation_id']}: the stored messages do not match the ones sent"
+            )
         local_ids.update({m["id"]: local["id"] for m, local in zip(stored, expected, strict=True)})
-    return {"sessions": len(tasks), "messages": len(local_ids), "failed_jobs": failed(statuses),
-            "add_seconds": round(accepted, 2), "seconds": round(seconds, 2),
-            "local_ids": local_ids}
+    return {
+        "sessions": len(tasks),
+        "messages": len(local_ids),
+        "failed_jobs": failed(statuses),
+        "add_seconds": round(accepted, 2),
+        "seconds": round(seconds, 2),
+        "local_ids": local_ids,
+    }
 
 
 def ask(client: Client, local_ids: dict[str, str], question: dict) -> dict:
     """Searches once, times it from the client, and scores the ranking."""
     started = time.perf_counter()
-    data = client.call("/search/memory", {"user_id": question["user"],
-                                          "query": question["question"],
-                                          "memory_limit_number": MEMORY_LIMIT})
+    data = client.call(
+        "/search/memory",
+        {
+            "user_id": question["user"],
+            "query": question["question"],
+            "memory_limit_number": MEMORY_LIMIT,
+        },
+    )
     latency = (time.perf_counter() - started) * 1000
     memories = data["memory_detail_list"][:MEMORY_LIMIT]
     ranking = [{local_ids.get(s["id"], s["id"]) for s in m["sources"]} for m in memories]
     evidence = question["evidence"]
     record = {
-        "id": question["id"], "user": question["user"], "language": LANGUAGE[question["user"]],
-        "category": question["category"], "question": question["question"],
-        "answer": question["answer"], "evidence": evidence,
+        "id": question["id"],
+        "user": question["user"],
+        "language": LANGUAGE[question["user"]],
+        "category": question["category"],
+        "question": question["question"],
+        "answer": question["answer"],
+        "evidence": evidence,
         **{f"recall@{k}": metrics.recall_at(ranking, evidence, k) for k in RECALL_AT},
         "rr": metrics.reciprocal_rank(ranking, evidence),
         "first_evidence_rank": metrics.first_rank(ranking, evidence),
         "tokens": sum(metrics.count_tokens(m["memory_value"]) for m in memories),
         "latency_ms": round(latency, 2),
-        "memories": [{"value": m["memory_value"], "memory_time": m.get("memory_time"),
-                      "relativity": m.get("relativity"), "sources": sorted(sources)}
-                     for m, sources in zip(memories, ranking, strict=True)],
+        "memories": [
+            {
+                "value": m["memory_value"],
+                "memory_time": m.get("memory_time"),
+                "relativity": m.get("relativity"),
+                "sources": sorted(sources),
+            }
+            for m, sources in zip(memories, ranking, strict=True)
+        ],
     }
     if "stale" in question:
         record["stale"] = question["stale"]
@@ -112,8 +142,11 @@ def groups(records: list[dict]) -> dict[str, list[dict]]:
     out = {"all": records}
     out |= {c: [r for r in records if r["category"] == c] for c in CATEGORIES}
     out |= {lang: [r for r in records if r["language"] == lang] for lang in languages}
-    out |= {f"{c}/{lang}": [r for r in records if r["category"] == c and r["language"] == lang]
-            for c in CATEGORIES for lang in languages}
+    out |= {
+        f"{c}/{lang}": [r for r in records if r["category"] == c and r["language"] == lang]
+        for c in CATEGORIES
+        for lang in languages
+    }
     return out
 
 
@@ -124,13 +157,15 @@ ANSWER_SYSTEM = (
     "starts with the time it was said in brackets; resolve relative times such as 'yesterday', "
     "'last Saturday', '前天' or '上周六' against that time and answer with the calendar date. "
     "When memories disagree, the more recent one is true. Answer in one short sentence, in the "
-    "language of the question. If the memories do not hold the answer, say you do not know.")
+    "language of the question. If the memories do not hold the answer, say you do not know."
+)
 JUDGE_SYSTEM = (
     "You grade answers. Given a question, a reference answer and a candidate answer, decide "
     "whether the candidate states the same facts the reference gives for what was asked "
     "(wording, language and extra detail do not matter; a different date, place, number or an "
     "outdated fact is wrong; 'I do not know' is wrong). Reply with JSON only: "
-    '{"verdict": "correct"} or {"verdict": "wrong"}.')
+    '{"verdict": "correct"} or {"verdict": "wrong"}.'
+)
 
 
 def memory_lines(record: dict) -> str:
@@ -157,23 +192,32 @@ def llm_judge(records: list[dict], env: dict[str, str]) -> None:
     """Adds `llm_answer` and `judge` to every record, with the endpoint the service used."""
     from openai import OpenAI
 
-    client = OpenAI(base_url=env["LLM_BASE_URL"],
-                    api_key=env.get("LLM_API_KEY") or os.environ.get("LLM_API_KEY") or "none",
-                    timeout=float(env.get("LLM_TIMEOUT", "60")), max_retries=2)
+    client = OpenAI(
+        base_url=env["LLM_BASE_URL"],
+        api_key=env.get("LLM_API_KEY") or os.environ.get("LLM_API_KEY") or "none",
+        timeout=float(env.get("LLM_TIMEOUT", "60")),
+        max_retries=2,
+    )
     model = env["LLM_MODEL"]
 
     def chat(system: str, user: str) -> str:
         reply = client.chat.completions.create(
-            model=model, temperature=0,
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}])
+            model=model,
+            temperature=0,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+        )
         return reply.choices[0].message.content or ""
 
     for done, record in enumerate(records, start=1):
-        record["llm_answer"] = chat(ANSWER_SYSTEM, f"Memories:\n{memory_lines(record)}\n\n"
-                                                   f"Question: {record['question']}").strip()
-        verdict = chat(JUDGE_SYSTEM, f"Question: {record['question']}\n"
-                                     f"Reference answer: {record['answer']}\n"
-                                     f"Candidate answer: {record['llm_answer']}")
+        record["llm_answer"] = chat(
+            ANSWER_SYSTEM, f"Memories:\n{memory_lines(record)}\n\nQuestion: {record['question']}"
+        ).strip()
+        verdict = chat(
+            JUDGE_SYSTEM,
+            f"Question: {record['question']}\n"
+            f"Reference answer: {record['answer']}\n"
+            f"Candidate answer: {record['llm_answer']}",
+        )
         record["judge"] = parse_verdict(verdict)
         if done % 10 == 0:
             print(f"  judged {done}/{len(records)}", file=sys.stderr)
@@ -181,17 +225,23 @@ def llm_judge(records: list[dict], env: dict[str, str]) -> None:
 
 # --- report --------------------------------------------------------------------------------
 
-def table(summaries: dict[str, dict], names: Iterable[str],
-          extra: Callable[[dict], str] | None = None) -> list[str]:
-    head = (f"{'group':16} {'n':>3} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} "
-            f"{'stale_first':>11} {'tokens/q':>9}" + (f" {'LLM acc':>8}" if extra else ""))
+
+def table(
+    summaries: dict[str, dict], names: Iterable[str], extra: Callable[[dict], str] | None = None
+) -> list[str]:
+    head = (
+        f"{'group':16} {'n':>3} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} "
+        f"{'stale_first':>11} {'tokens/q':>9}" + (f" {'LLM acc':>8}" if extra else "")
+    )
     lines = [head, "-" * len(head)]
     for name in names:
         s = summaries[name]
-        lines.append(f"{name:16} {s['questions']:>3} {fmt(s['recall@1']):>6} "
-                     f"{fmt(s['recall@5']):>6} {fmt(s['recall@10']):>6} {fmt(s['mrr']):>6} "
-                     f"{fmt(s['stale_first']):>11} {s['tokens_per_query']:>9.1f}"
-                     + (f" {extra(s):>8}" if extra else ""))
+        lines.append(
+            f"{name:16} {s['questions']:>3} {fmt(s['recall@1']):>6} "
+            f"{fmt(s['recall@5']):>6} {fmt(s['recall@10']):>6} {fmt(s['mrr']):>6} "
+            f"{fmt(s['stale_first']):>11} {s['tokens_per_query']:>9.1f}"
+            + (f" {extra(s):>8}" if extra else "")
+        )
     return lines
 
 
@@ -200,8 +250,7 @@ def report(results: dict) -> str:
     ingestion = results["ingestion"]
     judged = "llm_accuracy" in summaries["all"]
     extra = (lambda s: fmt(s.get("llm_accuracy"))) if judged else None
-    names = ["all", *CATEGORIES, *sorted((n for n in summaries if n in ("zh", "en")),
-                                         reverse=True)]
+    names = ["all", *CATEGORIES, *sorted((n for n in summaries if n in ("zh", "en")), reverse=True)]
     latency = summaries["all"]["latency_ms"]
     lines = [
         f"\nevaluation: {results['questions']} questions over {len(USERS)} users, "
@@ -225,8 +274,10 @@ def report(results: dict) -> str:
         f"tokens/q: tokens of the memory_value of the returned memories ({metrics.TOKEN_RULE}).",
     ]
     if judged:
-        lines.append("LLM acc: the LLM answered from the returned memories and judged its answer "
-                     "against the reference (correct/wrong).")
+        lines.append(
+            "LLM acc: the LLM answered from the returned memories and judged its answer "
+            "against the reference (correct/wrong)."
+        )
     return "\n".join(lines)
 
 

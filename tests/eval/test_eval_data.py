@@ -20,10 +20,15 @@ RELATIVE_TIME = re.compile(
     r"|thursday|friday|saturday|sunday)\b|\bthe day before yesterday\b"
     r"|\b(?:\d+|a|one|two|three|four|five|six|a few|several) (?:days?|weeks?|months?) ago\b"
     r"|\bthis (?:morning|week)\b|\bearlier today\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
-MESSAGES = {m["id"]: (user, session, m) for user, sessions in USERS.items()
-            for session in sessions for m in session["messages"]}
+MESSAGES = {
+    m["id"]: (user, session, m)
+    for user, sessions in USERS.items()
+    for session in sessions
+    for m in session["messages"]
+}
 
 
 def when(message_id: str) -> datetime:
@@ -38,7 +43,8 @@ def test_users_and_sessions_have_the_intended_shape() -> None:
             messages = session["messages"]
             assert 4 <= len(messages) <= 10, session["conversation_id"]
             assert [m["role"] for m in messages] == [
-                "user" if i % 2 == 0 else "assistant" for i in range(len(messages))]
+                "user" if i % 2 == 0 else "assistant" for i in range(len(messages))
+            ]
             for m in messages:
                 datetime.strptime(m["chat_time"], CLOCK)
                 assert m["content"].strip()
@@ -46,8 +52,7 @@ def test_users_and_sessions_have_the_intended_shape() -> None:
 
 
 def test_ids_are_unique() -> None:
-    message_ids = [m["id"] for sessions in USERS.values() for s in sessions
-                   for m in s["messages"]]
+    message_ids = [m["id"] for sessions in USERS.values() for s in sessions for m in s["messages"]]
     conversations = [s["conversation_id"] for sessions in USERS.values() for s in sessions]
     questions = [q["id"] for q in QUESTIONS]
     for ids in (message_ids, conversations, questions):
@@ -91,8 +96,9 @@ def test_questions_are_in_their_users_language() -> None:
 def test_time_evidence_holds_a_relative_time() -> None:
     for q in QUESTIONS:
         if q["category"] == "time":
-            assert any(RELATIVE_TIME.search(MESSAGES[m][2]["content"]) for m in q["evidence"]), \
-                q["id"]
+            assert any(RELATIVE_TIME.search(MESSAGES[m][2]["content"]) for m in q["evidence"]), q[
+                "id"
+            ]
 
 
 def test_multi_hop_joins_sessions_and_updated_replaces_older_facts() -> None:

@@ -37,47 +37,69 @@ def _say(content: str, **message) -> list[dict]:
 
 # --- 4. one bad add must not fail its neighbours -------------------------------------------
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"messages": _say("我周五去西湖。", chat_time="not a date'; DROP TABLE messages;--")},
-     "messages.0.chat_time"),
-    ({"messages": _say("我周五去西湖。", chat_time="99999-01-01 10:00:00")},
-     "messages.0.chat_time"),
-    ({"messages": _say("我周五去西湖。", chat_time="2025-06-11 10:00:00" + " " * 60)},
-     "messages.0.chat_time"),
-    ({"messages": _say("我周五\x00去西湖。")}, "messages.0.content"),
-    ({"user_id": "u\x00"}, "user_id"),
-    ({"agent_id": "a\x00"}, "agent_id"),
-    ({"tags": ["旅行", "t" * 201]}, "tags.1"),
-    ({"info": {"city": "杭\x00州"}}, "info.city"),
-])
-def test_what_the_database_would_refuse_is_refused_at_the_edge(stack: Stack, change: dict,
-                                                               field: str) -> None:
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            {"messages": _say("我周五去西湖。", chat_time="not a date'; DROP TABLE messages;--")},
+            "messages.0.chat_time",
+        ),
+        (
+            {"messages": _say("我周五去西湖。", chat_time="99999-01-01 10:00:00")},
+            "messages.0.chat_time",
+        ),
+        (
+            {"messages": _say("我周五去西湖。", chat_time="2025-06-11 10:00:00" + " " * 60)},
+            "messages.0.chat_time",
+        ),
+        ({"messages": _say("我周五\x00去西湖。")}, "messages.0.content"),
+        ({"user_id": "u\x00"}, "user_id"),
+        ({"agent_id": "a\x00"}, "agent_id"),
+        ({"tags": ["旅行", "t" * 201]}, "tags.1"),
+        ({"info": {"city": "杭\x00州"}}, "info.city"),
+    ],
+)
+def test_what_the_database_would_refuse_is_refused_at_the_edge(
+    stack: Stack, change: dict, field: str
+) -> None:
     user = _user()
-    body = {"user_id": user, "conversation_id": "c", "messages": _say("我周五去西湖。"),
-            **change}
+    body = {"user_id": user, "conversation_id": "c", "messages": _say("我周五去西湖。"), **change}
     answer = stack.post("/add/message", body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == 40000 and f"'{field}'" in answer.json()["message"]
     assert _contents(stack, user) == []
 
 
-@pytest.mark.parametrize("raw", [
-    b'{"user_id": "u", "conversation_id": "c", "messages": [{"role": "user", '
-    b'"content": "\\ud800"}]}',
-    b'{"user_id": "u", "conversation_id": "c", "messages": [{"role": "user", '
-    b'"content": "hi"}], "info": {"score": NaN}}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"user_id": "u", "conversation_id": "c", "messages": [{"role": "user", '
+        b'"content": "\\ud800"}]}',
+        b'{"user_id": "u", "conversation_id": "c", "messages": [{"role": "user", '
+        b'"content": "hi"}], "info": {"score": NaN}}',
+    ],
+)
 def test_json_no_database_stores_is_refused(stack: Stack, raw: bytes) -> None:
-    answer = stack.client.post("/api/openmem/v1/add/message", content=raw, headers={
-        "Authorization": f"Token {stack.key}", "Content-Type": "application/json"})
+    answer = stack.client.post(
+        "/api/openmem/v1/add/message",
+        content=raw,
+        headers={"Authorization": f"Token {stack.key}", "Content-Type": "application/json"},
+    )
     assert answer.status_code == 400 and answer.json()["code"] == 40000, answer.text
 
 
-@pytest.mark.parametrize("chat_time", ["2025-06-11 10:00:00", "2025-06-11T10:00:00Z",
-                                       "2025-06-11", "2025/06/11 10:00:00",
-                                       "1:56 pm on 8 May, 2023"])
-def test_every_time_format_the_extractor_reads_is_accepted(stack: Stack, chat_time: str
-                                                           ) -> None:
+@pytest.mark.parametrize(
+    "chat_time",
+    [
+        "2025-06-11 10:00:00",
+        "2025-06-11T10:00:00Z",
+        "2025-06-11",
+        "2025/06/11 10:00:00",
+        "1:56 pm on 8 May, 2023",
+    ],
+)
+def test_every_time_format_the_extractor_reads_is_accepted(stack: Stack, chat_time: str) -> None:
     user = _user()
     stack.add(user, "c", _say("我周五去西湖。", chat_time=chat_time))
     assert _contents(stack, user) == ["我周五去西湖。"]
@@ -86,16 +108,17 @@ def test_every_time_format_the_extractor_reads_is_accepted(stack: Stack, chat_ti
 def _unchecked(project: str, user: str, content: str, chat_time: str | None = None):
     """An add as if its request had passed the edge: what a missed check would let through."""
     request = AddMessageRequest.model_construct(
-        user_id=user, conversation_id="c", messages=[ChatMessage.model_construct(
-            role="user", content=content, chat_time=chat_time)])
+        user_id=user,
+        conversation_id="c",
+        messages=[ChatMessage.model_construct(role="user", content=content, chat_time=chat_time)],
+    )
     return prepare(project, request, "add")
 
 
 @pytest.mark.parametrize("stack", ["postgres"], indirect=True)
 def test_a_batch_postgres_refuses_answers_only_the_refused_adds(stack: Stack) -> None:
     users = {project: _user() for project in ("p-one", "p-two", "p-three")}
-    good = [_unchecked(project, user, f"我在{project}工作。")
-            for project, user in users.items()]
+    good = [_unchecked(project, user, f"我在{project}工作。") for project, user in users.items()]
     too_long_time = _unchecked("p-bad", _user(), "我喜欢爬山。", chat_time="2025-06-11" * 10)
     nul = _unchecked("p-bad", _user(), "我喜欢\x00游泳。")
     retry = _unchecked("p-one", users["p-one"], "我在p-one工作。")
@@ -112,17 +135,25 @@ def test_a_batch_postgres_refuses_answers_only_the_refused_adds(stack: Stack) ->
     assert answers[-1].task_id == answers[0].task_id
     with new_session() as session:
         for project, user in users.items():
-            assert session.scalars(select(Message.content).where(
-                Message.project_id == project, Message.user_id == user)).all() == [
-                f"我在{project}工作。"]
-        assert session.scalar(select(func.count()).select_from(Message).where(
-            Message.project_id == "p-bad")) == 0
+            assert session.scalars(
+                select(Message.content).where(
+                    Message.project_id == project, Message.user_id == user
+                )
+            ).all() == [f"我在{project}工作。"]
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Message).where(Message.project_id == "p-bad")
+            )
+            == 0
+        )
 
 
 # --- 6. a user who says the same thing twice is heard twice --------------------------------
 
+
 def test_an_identical_add_is_a_retry_within_the_window_and_new_after_it(
-        stack: Stack, monkeypatch) -> None:
+    stack: Stack, monkeypatch
+) -> None:
     monkeypatch.setattr(get_settings(), "add_retry_window", 1.0)
     user = _user()
     first = stack.add(user, "c", _say("yes"))
@@ -161,10 +192,14 @@ def test_a_retry_across_the_windows_border_is_still_a_retry(stack: Stack, monkey
 
 
 def test_messages_with_chat_time_are_recognised_whenever_they_are_re_sent(
-        stack: Stack, monkeypatch) -> None:
+    stack: Stack, monkeypatch
+) -> None:
     user = _user()
-    said = AddMessageRequest(user_id=user, conversation_id="c", messages=_say(
-        "我下周去成都。", chat_time="2025-03-01 10:00"))
+    said = AddMessageRequest(
+        user_id=user,
+        conversation_id="c",
+        messages=_say("我下周去成都。", chat_time="2025-03-01 10:00"),
+    )
     first = _write_at(monkeypatch, 1_000_000, said)
     assert _write_at(monkeypatch, 1_000_000 + 10 * ingest.retry_window_ms(), said) == first
     monkeypatch.undo()
@@ -175,9 +210,11 @@ def test_an_idempotency_key_names_one_add(stack: Stack) -> None:
     user = _user()
 
     def add(content: str, key: str) -> str:
-        answer = stack.post("/add/message", {"user_id": user, "conversation_id": "c",
-                                             "messages": _say(content)},
-                            **{"Idempotency-Key": key})
+        answer = stack.post(
+            "/add/message",
+            {"user_id": user, "conversation_id": "c", "messages": _say(content)},
+            **{"Idempotency-Key": key},
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()["data"]["task_id"]
 
@@ -187,9 +224,11 @@ def test_an_idempotency_key_names_one_add(stack: Stack) -> None:
     assert add("yes", "turn-1") in concurrent  # a late retry
     assert add("yes", "turn-2") not in concurrent  # said again
     assert _contents(stack, user) == ["yes", "yes"]
-    too_long = stack.post("/add/message", {"user_id": user, "conversation_id": "c",
-                                           "messages": _say("yes")},
-                          **{"Idempotency-Key": "k" * 256})
+    too_long = stack.post(
+        "/add/message",
+        {"user_id": user, "conversation_id": "c", "messages": _say("yes")},
+        **{"Idempotency-Key": "k" * 256},
+    )
     assert too_long.status_code == 400 and "Idempotency-Key" in too_long.json()["message"]
 
 
@@ -203,25 +242,27 @@ def test_concurrent_identical_adds_without_a_key_store_once(stack: Stack) -> Non
 
 # --- 8. a sync add must not starve the server ----------------------------------------------
 
+
 def test_sixty_sync_adds_waiting_leave_the_server_answering(stack: Stack, monkeypatch) -> None:
     """Extraction is held until the other requests are answered: waits that held a pool
     thread each (40) would leave none for them."""
     released = threading.Event()
     extract = extractor.extract
-    monkeypatch.setattr(extractor, "extract",
-                        lambda turns: released.wait(60) and extract(turns))
+    monkeypatch.setattr(extractor, "extract", lambda turns: released.wait(60) and extract(turns))
     user = _user()
     other_key = stack.new_key(f"other-{uuid.uuid4().hex[:6]}")  # its lookup needs a thread
     with ThreadPoolExecutor(80) as pool:
         try:
-            sync_adds = [pool.submit(stack.add, user, f"c{i}", _say(f"我第{i}次去成都。"),
-                                     async_mode=False) for i in range(60)]
+            sync_adds = [
+                pool.submit(stack.add, user, f"c{i}", _say(f"我第{i}次去成都。"), async_mode=False)
+                for i in range(60)
+            ]
             _wait_until_stored(user, 60)
-            normal = [pool.submit(stack.ok, "/get/message",
-                                  {"user_id": user, "conversation_id": f"c{i}"})
-                      for i in range(20)]
-            normal.append(pool.submit(stack.add, _user(), "c", _say("我喜欢跑步。"),
-                                      key=other_key))
+            normal = [
+                pool.submit(stack.ok, "/get/message", {"user_id": user, "conversation_id": f"c{i}"})
+                for i in range(20)
+            ]
+            normal.append(pool.submit(stack.add, _user(), "c", _say("我喜欢跑步。"), key=other_key))
             for request in normal:
                 request.result(timeout=15)
             assert not any(add.done() for add in sync_adds)  # still waiting, threadless
@@ -234,8 +275,12 @@ def _wait_until_stored(user: str, count: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with new_session() as session:
-            if session.scalar(select(func.count()).select_from(Message).where(
-                    Message.user_id == user)) >= count:
+            if (
+                session.scalar(
+                    select(func.count()).select_from(Message).where(Message.user_id == user)
+                )
+                >= count
+            ):
                 return
         time.sleep(0.05)
     raise AssertionError(f"fewer than {count} messages stored in 30 s")

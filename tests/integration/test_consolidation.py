@@ -45,9 +45,14 @@ def test_a_newer_contradicting_fact_replaces_the_older_one(stack: Stack) -> None
     by_status = {m["status"]: m for m in memories(stack, who)}
     current, old = by_status["activated"], by_status["archived"]
     assert old["superseded_by"] == current["id"]
-    assert current["history"] == [{"id": old["id"], "memory_value": old["memory_value"],
-                                   "create_time": old["create_time"],
-                                   "archived_time": old["update_time"]}]
+    assert current["history"] == [
+        {
+            "id": old["id"],
+            "memory_value": old["memory_value"],
+            "create_time": old["create_time"],
+            "archived_time": old["update_time"],
+        }
+    ]
     assert old["sources"][0]["content"] == "我住在杭州，离西湖很近。"  # the fact is kept
     assert current["memory_type"] == "UserMemory"
 
@@ -64,14 +69,18 @@ def test_english_job_change(stack: Stack) -> None:
 def test_feedback_corrects_a_memory(stack: Stack) -> None:
     who = user()
     say(stack, who, "c", "我特别喜欢吃辣，无辣不欢。")
-    data = stack.ok("/add/feedback", {"user_id": who, "conversation_id": "c",
-                                      "feedback_content": "我其实不喜欢吃辣，请记住。"})
+    data = stack.ok(
+        "/add/feedback",
+        {"user_id": who, "conversation_id": "c", "feedback_content": "我其实不喜欢吃辣，请记住。"},
+    )
     assert stack.wait(data["task_id"]) == "completed"
     found = stack.search(who, "给我推荐几道菜")["memory_detail_list"]
     assert all("无辣不欢" not in m["memory_value"] for m in found)
     statuses = {m["memory_value"]: m["status"] for m in memories(stack, who)}
-    assert statuses == {"[user观点]用户特别喜欢吃辣，无辣不欢。": "archived",
-                        "[user观点]用户其实不喜欢吃辣，请记住。": "activated"}
+    assert statuses == {
+        "[user观点]用户特别喜欢吃辣，无辣不欢。": "archived",
+        "[user观点]用户其实不喜欢吃辣，请记住。": "activated",
+    }
 
 
 def test_unrelated_facts_are_all_kept(stack: Stack) -> None:
@@ -93,8 +102,9 @@ def test_rerunning_a_job_that_archived_does_it_once(stack: Stack) -> None:
     assert run_extraction(task)
     after = sorted((m["id"], m["status"]) for m in memories(stack, who))
     assert after == before
-    assert ["上海" in m["memory_value"] for m in stack.search(who, "住在哪里")[
-        "memory_detail_list"]] == [True]
+    assert [
+        "上海" in m["memory_value"] for m in stack.search(who, "住在哪里")["memory_detail_list"]
+    ] == [True]
 
 
 HANGZHOU = ("我住在杭州，离西湖很近。", "2025-01-05 10:00:00")
@@ -104,9 +114,16 @@ SHANGHAI = ("我上个月搬到了上海。", "2025-06-05 10:00:00")
 def add_together(stack: Stack, who: str, facts: list[tuple[str, str]]) -> list[str]:
     """The adds sent at once, so their jobs are taken by the two worker threads together."""
     with ThreadPoolExecutor(len(facts)) as pool:
-        return list(pool.map(lambda n: stack.add(who, f"c{n}", [
-            {"role": "user", "content": facts[n][0], "chat_time": facts[n][1]}])["task_id"],
-            range(len(facts))))
+        return list(
+            pool.map(
+                lambda n: stack.add(
+                    who,
+                    f"c{n}",
+                    [{"role": "user", "content": facts[n][0], "chat_time": facts[n][1]}],
+                )["task_id"],
+                range(len(facts)),
+            )
+        )
 
 
 def homes(stack: Stack, who: str) -> dict[str, list[str]]:
@@ -126,11 +143,15 @@ def test_the_later_of_two_contradicting_facts_is_current_in_any_order(stack: Sta
     assert "上海" in by_status["activated"]["memory_value"]
     assert "杭州" in by_status["archived"]["memory_value"]
     assert by_status["archived"]["superseded_by"] == by_status["activated"]["id"]
-    assert "上海" in stack.search(late_first, "我现在住在哪个城市？")["memory_detail_list"][0][
-        "memory_value"]
+    assert (
+        "上海"
+        in stack.search(late_first, "我现在住在哪个城市？")["memory_detail_list"][0]["memory_value"]
+    )
     for facts in [[HANGZHOU, SHANGHAI], [SHANGHAI, HANGZHOU]] * 3:
         who = user()
         tasks = add_together(stack, who, facts)
         assert [stack.wait(task) for task in tasks] == ["completed"] * 2
-        assert homes(stack, who) == {"activated": ["[user观点]用户上个月（2025-05）搬到了上海。"],
-                                     "archived": ["[user观点]用户住在杭州，离西湖很近。"]}
+        assert homes(stack, who) == {
+            "activated": ["[user观点]用户上个月（2025-05）搬到了上海。"],
+            "archived": ["[user观点]用户住在杭州，离西湖很近。"],
+        }

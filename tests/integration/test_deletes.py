@@ -85,8 +85,10 @@ def held_jobs(monkeypatch: pytest.MonkeyPatch, where: str) -> Iterator[HeldJobs]
 
 
 def memory_ids(stack: Stack, user: str) -> list[str]:
-    return [m["id"] for m in stack.ok("/get/memory", {"user_id": user, "size": 50})[
-        "memory_detail_list"]]
+    return [
+        m["id"]
+        for m in stack.ok("/get/memory", {"user_id": user, "size": 50})["memory_detail_list"]
+    ]
 
 
 def index_points(project: str, user: str) -> int:
@@ -100,8 +102,9 @@ def index_points(project: str, user: str) -> int:
         return index._shard.count(edge.CountRequest(filter=DIALECT.user_filter(project, user)))
     from shared.vector_store.qdrant_client_index import DIALECT
 
-    return index._client.count(index.collection, count_filter=DIALECT.user_filter(
-        project, user), exact=True).count
+    return index._client.count(
+        index.collection, count_filter=DIALECT.user_filter(project, user), exact=True
+    ).count
 
 
 def found_anywhere(needles: list[str], project: str, user: str) -> list[str]:
@@ -143,8 +146,11 @@ def delete_waits_for_the_lock() -> bool:
     with get_engine().connect() as connection:
         if connection.dialect.name != "postgresql":
             return True
-        return bool(connection.scalar(text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+        return bool(
+            connection.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+        )
 
 
 def test_a_delete_during_the_final_write_waits_for_it(stack: Stack, monkeypatch) -> None:
@@ -176,10 +182,12 @@ def test_delete_by_id_wins_over_a_job_run_again(stack: Stack, monkeypatch) -> No
     user = unique("u")
     task = stack.add(user, "c", said("I have a dog named Max."))["task_id"]
     stack.wait(task)
-    stack.wait(stack.add(user, "c2", said("I work as a nurse at the city hospital."))[
-        "task_id"])
-    (dog,) = [m["id"] for m in stack.ok("/get/memory", {"user_id": user})[
-        "memory_detail_list"] if "dog" in m["memory_value"]]
+    stack.wait(stack.add(user, "c2", said("I work as a nurse at the city hospital."))["task_id"])
+    (dog,) = [
+        m["id"]
+        for m in stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
+        if "dog" in m["memory_value"]
+    ]
     with held_jobs(monkeypatch, "queued") as gate:
         with transaction() as session:  # the broker delivers the job again (same memory ids)
             session.get(Task, task).status = "running"
@@ -198,37 +206,47 @@ def test_delete_by_filter_wins_over_a_pending_job(stack: Stack, monkeypatch) -> 
     user, tag = unique("u"), unique("secret")
     with held_jobs(monkeypatch, "queued") as gate:
         hidden = stack.add(user, "c1", said("I have a dog named Max."), tags=[tag])["task_id"]
-        kept = stack.add(user, "c2", said("I work as a nurse at the city hospital."))[
-            "task_id"]
+        kept = stack.add(user, "c2", said("I work as a nurse at the city hospital."))["task_id"]
         gate.wait_for(hidden)
         stack.ok("/delete/memory", {"filter": {"and": [{"tags": {"contains": tag}}]}})
         gate.released.set()
         assert stack.wait(hidden) == "completed" and stack.wait(kept) == "completed"
     left = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
-    assert [m["memory_value"] for m in left] == ["The user works as a nurse at the city "
-                                                 "hospital."]
-    assert stack.search(user, "dog", filter={"and": [{"tags": {"contains": tag}}]})[
-        "memory_detail_list"] == []
+    assert [m["memory_value"] for m in left] == ["The user works as a nurse at the city hospital."]
+    assert (
+        stack.search(user, "dog", filter={"and": [{"tags": {"contains": tag}}]})[
+            "memory_detail_list"
+        ]
+        == []
+    )
 
 
 def test_deleting_the_current_memory_takes_its_history(stack: Stack) -> None:
     user = unique("u")
-    for conversation, words, when in (("c1", "我住在杭州，离西湖很近。", "2025-01-05 10:00:00"),
-                                      ("c2", "我上个月搬到了上海。", "2025-06-05 10:00:00")):
-        stack.wait(stack.add(user, conversation, [{"role": "user", "content": words,
-                                                   "chat_time": when}])["task_id"])
-    by_status = {m["status"]: m for m in stack.ok("/get/memory", {"user_id": user})[
-        "memory_detail_list"]}
+    for conversation, words, when in (
+        ("c1", "我住在杭州，离西湖很近。", "2025-01-05 10:00:00"),
+        ("c2", "我上个月搬到了上海。", "2025-06-05 10:00:00"),
+    ):
+        stack.wait(
+            stack.add(user, conversation, [{"role": "user", "content": words, "chat_time": when}])[
+                "task_id"
+            ]
+        )
+    by_status = {
+        m["status"]: m for m in stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
+    }
     current, old = by_status["activated"], by_status["archived"]
     assert old["superseded_by"] == current["id"]
     stack.ok("/delete/memory", {"memory_ids": [current["id"]]})
     assert stack.ok("/get/memory", {"user_id": user})["total"] == 0
     # Only the record of the delete still names them (the ids a late job must not write).
-    assert {hit.split(":")[0] for hit in found_anywhere([old["id"], current["id"]], PROJECT,
-                                                        user)} == {"deletions"}
+    assert {
+        hit.split(":")[0] for hit in found_anywhere([old["id"], current["id"]], PROJECT, user)
+    } == {"deletions"}
     # The raw messages stay: erasing them is /delete/user.
     assert stack.ok("/get/message", {"user_id": user, "conversation_id": "c1"})[
-        "message_detail_list"]
+        "message_detail_list"
+    ]
 
 
 def a_user_with_everything(stack: Stack, monkeypatch) -> tuple[str, str, list[str]]:
@@ -258,8 +276,9 @@ def hold_a_job(stack: Stack, gate: HeldJobs, user: str, phone: str) -> str:
     return held
 
 
-def nothing_left(stack: Stack, user: str, phone: str, needles: list[str], held: str,
-                 gate: HeldJobs) -> None:
+def nothing_left(
+    stack: Stack, user: str, phone: str, needles: list[str], held: str, gate: HeldJobs
+) -> None:
     gate.released.set()
     assert stack.post("/get/status", {"task_id": held}).json()["code"] == 50131
     for _ in range(600):
@@ -269,13 +288,25 @@ def nothing_left(stack: Stack, user: str, phone: str, needles: list[str], held: 
     assert gate.results[held] == [False]  # the held job found no task and wrote nothing
     assert found_anywhere(needles, PROJECT, user) == []
     for conversation in ("c0", "c1", "c2", "c3"):
-        assert stack.ok("/get/message", {"user_id": user, "conversation_id": conversation})[
-            "message_detail_list"] == []
+        assert (
+            stack.ok("/get/message", {"user_id": user, "conversation_id": conversation})[
+                "message_detail_list"
+            ]
+            == []
+        )
     assert stack.search(user, "What is my phone number?")["memory_detail_list"] == []
 
 
-EVERYWHERE = {"messages", "memories", "memory_sources", "memory_tags", "tasks",
-              "dead_letters", "deletions", "index"}
+EVERYWHERE = {
+    "messages",
+    "memories",
+    "memory_sources",
+    "memory_tags",
+    "tasks",
+    "dead_letters",
+    "deletions",
+    "index",
+}
 
 
 def tables_holding(needles: list[str], user: str) -> set[str]:
@@ -301,26 +332,43 @@ def test_erase_user_through_the_cli_leaves_nothing(stack: Stack, monkeypatch, ca
         held = hold_a_job(stack, gate, user, phone)
         assert not EVERYWHERE - tables_holding(needles, user)
         assert main(["erase-user", "--project", PROJECT, "--user", user]) == 0
-        assert ("4 message(s), 1 memory(ies), 4 job(s), 1 dead letter(s)"
-                in capsys.readouterr().out)
+        assert "4 message(s), 1 memory(ies), 4 job(s), 1 dead letter(s)" in capsys.readouterr().out
         nothing_left(stack, user, phone, needles, held, gate)
 
 
 def test_cli_erasure_refuses_while_a_server_holds_the_embedded_index(tmp_path: Path) -> None:
     """The in-process index has one opener: the CLI says so and erases nothing, rather than
     erase the rows and leave the points."""
-    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": "", "QDRANT_URL": "",
-           "VECTOR_STORE": "edge", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "",
+        "QDRANT_URL": "",
+        "VECTOR_STORE": "edge",
+        "LOG_LEVEL": "WARNING",
+    }
     root = Path(__file__).resolve().parents[2]
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from shared.vector_store import get_memory_index; "
-         "get_memory_index(); print('open', flush=True); sys.stdin.read()"],
-        cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from shared.vector_store import get_memory_index; "
+            "get_memory_index(); print('open', flush=True); sys.stdin.read()",
+        ],
+        cwd=root,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     try:
         assert holder.stdout.readline().strip() == b"open"
-        erase = subprocess.run([sys.executable, "-m", "services.cli", "erase-user", "--project",
-                                "p", "--user", "u"], cwd=root, env=env, capture_output=True,
-                               timeout=300)
+        erase = subprocess.run(
+            [sys.executable, "-m", "services.cli", "erase-user", "--project", "p", "--user", "u"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
     finally:
         holder.stdin.close()
         holder.wait(60)
@@ -333,19 +381,26 @@ def test_erase_user_needs_a_user_id(stack: Stack) -> None:
     assert response.status_code == 400 and response.json()["code"] in (40000, 40002)
 
 
-
 def test_what_a_deletion_covers() -> None:
     """The rules a late job's memories are held to, one scope at a time."""
     from shared.db.models import Deletion, Memory
     from shared.memories import deletion_covers
 
-    memory = Memory(id="m1", user_id="u1", agent_id="a1", app_id=None, tags=["trip", "kids"],
-                    info={"score": 1, "flag": True, "city": "杭州"}, create_time=9_000)
+    memory = Memory(
+        id="m1",
+        user_id="u1",
+        agent_id="a1",
+        app_id=None,
+        tags=["trip", "kids"],
+        info={"score": 1, "flag": True, "city": "杭州"},
+        create_time=9_000,
+    )
     accepted = 1_000  # the job came long before it wrote the memory (at 9 000)
 
     def covers(**scope) -> bool:
-        return deletion_covers(Deletion(project_id="p", delete_time=2_000, **scope), memory,
-                               accepted)
+        return deletion_covers(
+            Deletion(project_id="p", delete_time=2_000, **scope), memory, accepted
+        )
 
     assert covers(memory_ids=["m0", "m1"]) and not covers(memory_ids=["m0"])
     assert covers(user_id="u1") and not covers(user_id="u2")
@@ -376,8 +431,9 @@ def test_deletions_no_job_can_meet_are_forgotten(stack: Stack, monkeypatch) -> N
         stack.ok("/delete/memory", {"user_id": user})
         with transaction() as session:
             forget_spent_deletions(session)
-            kept = session.scalars(text("SELECT count(*) FROM deletions WHERE user_id = :u"),
-                                   {"u": user}).one()
+            kept = session.scalars(
+                text("SELECT count(*) FROM deletions WHERE user_id = :u"), {"u": user}
+            ).one()
         assert kept == 1
         gate.released.set()
         assert stack.wait(task) == "completed"

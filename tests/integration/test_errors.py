@@ -27,59 +27,97 @@ def expect(response, http_status: int, code: int, mentions: str = "") -> None:
     assert mentions in body["message"], body["message"]
 
 
-@pytest.mark.parametrize(("path", "body", "code", "mentions"), [
-    ("/add/message", {**ADD, "messages": [{"role": "robot", "content": "x"}]}, 40000,
-     "messages.0.role"),
-    ("/add/message", {**ADD, "async_mode": "maybe"}, 40000, "async_mode"),
-    ("/add/message", {**ADD, "info": {"nested": {"no": 1}}}, 40000, "info"),
-    ("/add/message", [1, 2], 40000, "body"),
-    ("/search/memory", {"user_id": "u", "query": "q", "memory_limit_number": 26}, 40000,
-     "memory_limit_number"),
-    ("/search/memory", {"user_id": "u", "query": "q", "relativity": 1.5}, 40000, "relativity"),
-    ("/search/memory", {"user_id": "u", "query": "q", "filter": {}}, 40000, "filter"),
-    ("/search/memory", {"user_id": "u", "query": "q",
-                        "filter": {"and": [{"or": [{"agent_id": "a"}]}]}}, 40000, "nested"),
-    ("/search/memory", {"user_id": "u", "query": "q", "filter": {"and": [{"color": "red"}]}},
-     40000, "unknown field"),
-    ("/get/memory", {"user_id": "u", "size": 51}, 40000, "size"),
-    ("/get/memory", {"user_id": "u", "page": 2**63}, 40000, "page"),
-    ("/get/message", {"user_id": "u", "conversation_id": "c", "message_limit_number": 2**63},
-     40000, "message_limit_number"),
-    ("/get/memory", {"user_id": "u", "filter": {"and": [{"tags": "x"}]}}, 40000, "tags"),
-    ("/delete/memory", {}, 40000, "exactly one"),
-    ("/delete/memory", {"user_id": "u", "memory_ids": ["m"]}, 40000, "exactly one"),
-    ("/add/message", {"conversation_id": "c", "messages": GUIDE_MESSAGES}, 40002, "user_id"),
-    ("/add/message", {**ADD, "user_id": ""}, 40002, "user_id"),
-    ("/add/message", {**ADD, "user_id": None}, 40002, "user_id"),
-    ("/add/message", {**ADD, "messages": []}, 40002, "messages"),
-    ("/add/message", {**ADD, "messages": [{"role": "user", "content": ""}]}, 40002,
-     "messages.0.content"),
-    ("/search/memory", {"user_id": "u"}, 40002, "query"),
-    ("/get/message", {"user_id": "u"}, 40002, "conversation_id"),
-    ("/get/status", {}, 40002, "task_id"),
-    ("/add/message", {**ADD, "user_id": "u" * 101}, 40010, "user_id"),
-    ("/search/memory", {"user_id": "u" * 101, "query": "q"}, 40010, "user_id"),
-    ("/add/message", {**ADD, "conversation_id": "c" * 101}, 40011, "conversation_id"),
-    ("/get/message", {"user_id": "u", "conversation_id": "c" * 101}, 40011, "conversation_id"),
-    ("/delete/memory", {"memory_ids": ["00000000-0000-0000-0000-000000000000"]}, 40307,
-     "memory_ids"),
-    ("/get/status", {"task_id": "no-such-task"}, 50131, "no-such-task"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "code", "mentions"),
+    [
+        (
+            "/add/message",
+            {**ADD, "messages": [{"role": "robot", "content": "x"}]},
+            40000,
+            "messages.0.role",
+        ),
+        ("/add/message", {**ADD, "async_mode": "maybe"}, 40000, "async_mode"),
+        ("/add/message", {**ADD, "info": {"nested": {"no": 1}}}, 40000, "info"),
+        ("/add/message", [1, 2], 40000, "body"),
+        (
+            "/search/memory",
+            {"user_id": "u", "query": "q", "memory_limit_number": 26},
+            40000,
+            "memory_limit_number",
+        ),
+        ("/search/memory", {"user_id": "u", "query": "q", "relativity": 1.5}, 40000, "relativity"),
+        ("/search/memory", {"user_id": "u", "query": "q", "filter": {}}, 40000, "filter"),
+        (
+            "/search/memory",
+            {"user_id": "u", "query": "q", "filter": {"and": [{"or": [{"agent_id": "a"}]}]}},
+            40000,
+            "nested",
+        ),
+        (
+            "/search/memory",
+            {"user_id": "u", "query": "q", "filter": {"and": [{"color": "red"}]}},
+            40000,
+            "unknown field",
+        ),
+        ("/get/memory", {"user_id": "u", "size": 51}, 40000, "size"),
+        ("/get/memory", {"user_id": "u", "page": 2**63}, 40000, "page"),
+        (
+            "/get/message",
+            {"user_id": "u", "conversation_id": "c", "message_limit_number": 2**63},
+            40000,
+            "message_limit_number",
+        ),
+        ("/get/memory", {"user_id": "u", "filter": {"and": [{"tags": "x"}]}}, 40000, "tags"),
+        ("/delete/memory", {}, 40000, "exactly one"),
+        ("/delete/memory", {"user_id": "u", "memory_ids": ["m"]}, 40000, "exactly one"),
+        ("/add/message", {"conversation_id": "c", "messages": GUIDE_MESSAGES}, 40002, "user_id"),
+        ("/add/message", {**ADD, "user_id": ""}, 40002, "user_id"),
+        ("/add/message", {**ADD, "user_id": None}, 40002, "user_id"),
+        ("/add/message", {**ADD, "messages": []}, 40002, "messages"),
+        (
+            "/add/message",
+            {**ADD, "messages": [{"role": "user", "content": ""}]},
+            40002,
+            "messages.0.content",
+        ),
+        ("/search/memory", {"user_id": "u"}, 40002, "query"),
+        ("/get/message", {"user_id": "u"}, 40002, "conversation_id"),
+        ("/get/status", {}, 40002, "task_id"),
+        ("/add/message", {**ADD, "user_id": "u" * 101}, 40010, "user_id"),
+        ("/search/memory", {"user_id": "u" * 101, "query": "q"}, 40010, "user_id"),
+        ("/add/message", {**ADD, "conversation_id": "c" * 101}, 40011, "conversation_id"),
+        ("/get/message", {"user_id": "u", "conversation_id": "c" * 101}, 40011, "conversation_id"),
+        (
+            "/delete/memory",
+            {"memory_ids": ["00000000-0000-0000-0000-000000000000"]},
+            40307,
+            "memory_ids",
+        ),
+        ("/get/status", {"task_id": "no-such-task"}, 50131, "no-such-task"),
+    ],
+)
 def test_bad_requests(stack: Stack, path: str, body: object, code: int, mentions: str) -> None:
     expect(stack.post(path, body), 404 if code in (40307, 50131) else 400, code, mentions)
 
 
 def test_invalid_json_body(stack: Stack) -> None:
-    response = stack.client.post("/api/openmem/v1/add/message", content=b"{not json",
-                                 headers={"Authorization": f"Token {stack.key}",
-                                          "Content-Type": "application/json"})
+    response = stack.client.post(
+        "/api/openmem/v1/add/message",
+        content=b"{not json",
+        headers={"Authorization": f"Token {stack.key}", "Content-Type": "application/json"},
+    )
     expect(response, 400, 40000, "JSON")
 
 
 def test_missing_and_invalid_keys(stack: Stack) -> None:
     expect(stack.post("/add/message", ADD, key=""), 401, 40100)
-    expect(stack.client.post("/api/openmem/v1/add/message", json=ADD,
-                             headers={"Authorization": "Token "}), 401, 40100)
+    expect(
+        stack.client.post(
+            "/api/openmem/v1/add/message", json=ADD, headers={"Authorization": "Token "}
+        ),
+        401,
+        40100,
+    )
     expect(stack.post("/add/message", ADD, key="mpg-not-a-key"), 401, 40132)
 
 
@@ -96,8 +134,9 @@ def test_revoked_key_stops_working(stack: Stack) -> None:
     with transaction() as session:
         revoke_key(session, key_id)
     key_cache._entries.clear()  # what CACHE_SECONDS does on its own
-    expect(stack.post("/get/message", {"user_id": "u", "conversation_id": "c"}, key=key), 401,
-           40132)
+    expect(
+        stack.post("/get/message", {"user_id": "u", "conversation_id": "c"}, key=key), 401, 40132
+    )
 
 
 def test_rate_limit_answers_429_with_retry_after(stack: Stack, monkeypatch) -> None:
@@ -117,6 +156,7 @@ def test_rate_limit_answers_429_with_retry_after(stack: Stack, monkeypatch) -> N
 def test_gateways_share_each_keys_rate_limit(redis_url: str) -> None:
     """Two gateway processes' limiters on one Redis: the key's burst is spent once, not once
     per process, and its tokens come back at the key's rate."""
+
     async def scenario() -> list[bool]:
         gateways = [make_rate_limiter(redis_url), make_rate_limiter(redis_url)]
         key = f"key-{uuid.uuid4().hex[:8]}"
@@ -141,6 +181,7 @@ def test_gateways_share_each_keys_rate_limit(redis_url: str) -> None:
 def test_gateways_leasing_tokens_still_share_one_budget(redis_url: str) -> None:
     """At 200/s with a burst of 400, gateways take tokens 20 at a time: two of them flat out
     together get the burst once (less at most one lease left unspent), plus the refill."""
+
     async def scenario() -> tuple[int, float]:
         gateways = [make_rate_limiter(redis_url), make_rate_limiter(redis_url)]
         key = f"key-{uuid.uuid4().hex[:8]}"
@@ -163,6 +204,7 @@ def test_gateways_leasing_tokens_still_share_one_budget(redis_url: str) -> None:
 def test_concurrent_requests_wait_for_one_lease(redis_url: str) -> None:
     """64 requests of one key at once on a gateway ask Redis for one lease at a time: had
     each taken its own 20 tokens, the burst of 400 would be gone before the 21st."""
+
     async def scenario() -> None:
         gateway = make_rate_limiter(redis_url)
         key = f"key-{uuid.uuid4().hex[:8]}"
@@ -207,11 +249,12 @@ def test_size_limits(stack: Stack, monkeypatch) -> None:
     expect(stack.post("/add/message", big), 413, 40305, "characters")
     many = {**ADD, "messages": [{"role": "user", "content": "hi"}] * 501}
     expect(stack.post("/add/message", many), 413, 40305, "501 messages")
-    expect(stack.post("/search/memory", {"user_id": "u", "query": "q" * 4001}), 413, 40305,
-           "query")
-    response = stack.client.post("/api/openmem/v1/add/message", content=b"x" * 2_000_001,
-                                 headers={"Authorization": f"Token {stack.key}",
-                                          "Content-Type": "application/json"})
+    expect(stack.post("/search/memory", {"user_id": "u", "query": "q" * 4001}), 413, 40305, "query")
+    response = stack.client.post(
+        "/api/openmem/v1/add/message",
+        content=b"x" * 2_000_001,
+        headers={"Authorization": f"Token {stack.key}", "Content-Type": "application/json"},
+    )
     expect(response, 413, 40305, "bytes")
     assert settings.max_request_bytes == 2_000_000
 
@@ -223,11 +266,18 @@ def test_unknown_route_and_method_keep_the_envelope(stack: Stack) -> None:
 
 
 def test_nothing_is_written_by_a_rejected_add(stack: Stack) -> None:
-    bad = {"user_id": "atomic", "conversation_id": "c",
-           "messages": [{"role": "user", "content": "fine"}, {"role": "robot", "content": "x"}]}
+    bad = {
+        "user_id": "atomic",
+        "conversation_id": "c",
+        "messages": [{"role": "user", "content": "fine"}, {"role": "robot", "content": "x"}],
+    }
     expect(stack.post("/add/message", bad), 400, 40000)
-    assert stack.ok("/get/message", {"user_id": "atomic", "conversation_id": "c"})[
-        "message_detail_list"] == []
+    assert (
+        stack.ok("/get/message", {"user_id": "atomic", "conversation_id": "c"})[
+            "message_detail_list"
+        ]
+        == []
+    )
 
 
 # Filters that once reached SQL or Qdrant and failed there with a 500. Sent as raw JSON
@@ -245,7 +295,7 @@ BAD_FILTERS = [
     ('{"and": [{"info.a": -Infinity}]}', "info.a"),
     ('{"and": [{"info.a": NaN}]}', "info.a"),
     ('{"and": [{"info.a": ' + str(2**63) + "}]}", "info.a"),
-    ('{"and": [{"info.a": ' + str(-2**63 - 1) + "}]}", "info.a"),
+    ('{"and": [{"info.a": ' + str(-(2**63) - 1) + "}]}", "info.a"),
     (TWO_THOUSAND_CONDITIONS, "limit is 100"),
     ('{"and": [{"agent_id": 5}]}', "agent_id"),
     ('{"and": [{"app_id": "a\\u0000b"}]}', "app_id"),
@@ -260,15 +310,18 @@ FILTERED_ROUTES = {
 
 
 def post_text(stack: Stack, path: str, text: str | bytes):
-    return stack.client.post(API + path, content=text,
-                             headers={"Authorization": f"Token {stack.key}",
-                                      "Content-Type": "application/json"})
+    return stack.client.post(
+        API + path,
+        content=text,
+        headers={"Authorization": f"Token {stack.key}", "Content-Type": "application/json"},
+    )
 
 
 @pytest.mark.parametrize("path", FILTERED_ROUTES)
 @pytest.mark.parametrize(("flt", "mentions"), BAD_FILTERS)
-def test_filters_the_stores_cannot_hold_are_40000(stack: Stack, path: str, flt: str,
-                                                  mentions: str) -> None:
+def test_filters_the_stores_cannot_hold_are_40000(
+    stack: Stack, path: str, flt: str, mentions: str
+) -> None:
     response = post_text(stack, path, FILTERED_ROUTES[path] % flt)
     expect(response, 400, 40000, mentions)
     assert "filter" in response.json()["message"]
@@ -292,34 +345,61 @@ def test_any_info_key_filters_alike_in_search_get_and_delete(stack: Stack) -> No
     user = f"keys-{uuid.uuid4().hex[:8]}"
     info = {key: f"v-{i}" for i, key in enumerate(AWKWARD_KEYS)} | {"n": 7}
     stack.wait(stack.add(user, "c", GUIDE_MESSAGES, info=info)["task_id"])
-    stack.wait(stack.add(user, "c2", [{"role": "user", "content": "我周末去爬黄山。"}],
-                         info={"n": 7.0})["task_id"])
+    stack.wait(
+        stack.add(user, "c2", [{"role": "user", "content": "我周末去爬黄山。"}], info={"n": 7.0})[
+            "task_id"
+        ]
+    )
     memories = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
     memory_ids = {m["id"] for m in memories if m["info"].get("first name")}
     seven_ids = {m["id"] for m in memories if "n" in m["info"]}
     assert memory_ids and seven_ids > memory_ids
-    cases = [(key, value, memory_ids) for key, value in info.items() if key != "n"] + [
-        (key, "other", set()) for key in info] + [
-        ("n", 7, seven_ids), ("n", 7.0, seven_ids), ("n", "7", set()), ("n", 7.5, set()),
-        ("n", True, set()), ("first name", 1, set())]
+    cases = (
+        [(key, value, memory_ids) for key, value in info.items() if key != "n"]
+        + [(key, "other", set()) for key in info]
+        + [
+            ("n", 7, seven_ids),
+            ("n", 7.0, seven_ids),
+            ("n", "7", set()),
+            ("n", 7.5, set()),
+            ("n", True, set()),
+            ("first name", 1, set()),
+        ]
+    )
     for key, wanted, found in cases:
         flt = {"and": [{f"info.{key}": wanted}]}
-        got = {m["id"] for m in stack.ok("/get/memory", {"user_id": user, "filter": flt})[
-            "memory_detail_list"]}
-        searched = {m["id"] for m in stack.search(
-            user, "全家出游", filter=flt, memory_limit_number=25)["memory_detail_list"]}
+        got = {
+            m["id"]
+            for m in stack.ok("/get/memory", {"user_id": user, "filter": flt})["memory_detail_list"]
+        }
+        searched = {
+            m["id"]
+            for m in stack.search(user, "全家出游", filter=flt, memory_limit_number=25)[
+                "memory_detail_list"
+            ]
+        }
         assert got == searched == found, (key, wanted, got, searched)
     assert stack.ok("/delete/memory", {"filter": {"and": [{"info.first name": "v-0"}]}}) == {
-        "success": True}
+        "success": True
+    }
     left = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
     assert left and not {m["id"] for m in left} & memory_ids
-    assert not {m["id"] for m in stack.search(user, "全家出游", memory_limit_number=25)[
-        "memory_detail_list"]} & memory_ids
+    assert (
+        not {
+            m["id"]
+            for m in stack.search(user, "全家出游", memory_limit_number=25)["memory_detail_list"]
+        }
+        & memory_ids
+    )
 
 
 def test_unreadable_bodies_are_40000(stack: Stack) -> None:
-    expect(post_text(stack, "/search/memory", b'{"user_id": "u", "query": "\xff\xfe"}'), 400,
-           40000, "UTF-8")
+    expect(
+        post_text(stack, "/search/memory", b'{"user_id": "u", "query": "\xff\xfe"}'),
+        400,
+        40000,
+        "UTF-8",
+    )
     deep = '{"user_id": "u", "query": "q", "filter": ' + "[" * 5000 + "]" * 5000 + "}"
     expect(post_text(stack, "/search/memory", deep), 400, 40000, "nested")
 
@@ -331,8 +411,7 @@ def test_long_input_is_not_echoed_whole(stack: Stack) -> None:
     response = stack.post("/delete/memory", {"memory_ids": ["m" * 100_000] * 5})
     expect(response, 404, 40307, "memory_ids")
     assert len(response.text) < 1000
-    response = stack.post("/get/memory", {"user_id": "u", "filter": {
-        "and": [{"x" * 100_000: 1}]}})
+    response = stack.post("/get/memory", {"user_id": "u", "filter": {"and": [{"x" * 100_000: 1}]}})
     expect(response, 400, 40000, "unknown field")
     assert len(response.text) < 1000
 
@@ -341,8 +420,9 @@ def test_long_input_is_not_echoed_whole(stack: Stack) -> None:
 def served(app) -> Iterator[str]:
     """The app behind a real uvicorn on a free port of 127.0.0.1 (keep-alive as clients
     see it; the TestClient has no connections)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
-                                           log_level="critical"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="critical")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -356,16 +436,21 @@ def served(app) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def test_an_internal_error_answers_50000_and_keeps_the_connection(stack: Stack,
-                                                                  monkeypatch) -> None:
+def test_an_internal_error_answers_50000_and_keeps_the_connection(
+    stack: Stack, monkeypatch
+) -> None:
     from shared.vector_store import get_memory_index
 
     def index_down(*_args, **_kwargs):
         raise RuntimeError("the index is down")
 
     monkeypatch.setattr(get_memory_index(), "query", index_down)
-    with served(stack.client.app) as base, httpx.Client(
-            base_url=base + API, headers={"Authorization": f"Token {stack.key}"}) as client:
+    with (
+        served(stack.client.app) as base,
+        httpx.Client(
+            base_url=base + API, headers={"Authorization": f"Token {stack.key}"}
+        ) as client,
+    ):
         failed = client.post("/search/memory", json={"user_id": "u", "query": "q"})
         expect(failed, 500, 50000, "internal error")
         assert "the index is down" not in failed.text

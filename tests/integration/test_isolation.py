@@ -36,8 +36,12 @@ class Serve:
     key: str
 
     def ok(self, path: str, body: dict) -> dict:
-        payload = httpx.post(self.service.api + path, json=body, timeout=60,
-                             headers={"Authorization": f"Token {self.key}"}).json()
+        payload = httpx.post(
+            self.service.api + path,
+            json=body,
+            timeout=60,
+            headers={"Authorization": f"Token {self.key}"},
+        ).json()
         assert payload["code"] == 0, payload
         return payload["data"]
 
@@ -45,8 +49,12 @@ class Serve:
         """p95 of another user's searches, open loop for `seconds`, and how many were sent.
         Searches still unanswered 30 s after the last was sent fail the test."""
         try:
-            latencies, codes = asyncio.run(asyncio.wait_for(open_loop(
-                self.service.api, self.key, RATE, seconds, search), timeout=seconds + 30))
+            latencies, codes = asyncio.run(
+                asyncio.wait_for(
+                    open_loop(self.service.api, self.key, RATE, seconds, search),
+                    timeout=seconds + 30,
+                )
+            )
         except TimeoutError:
             pytest.fail(f"searches sent over {seconds} s still unanswered 30 s later")
         assert set(codes) == {0}, codes
@@ -54,21 +62,39 @@ class Serve:
 
 
 def search(i: int) -> tuple[str, dict]:
-    return "/search/memory", {"user_id": NEIGHBOUR, "conversation_id": "c0",
-                              "query": f"what do I like about topic {i % 5}"}
+    return "/search/memory", {
+        "user_id": NEIGHBOUR,
+        "conversation_id": "c0",
+        "query": f"what do I like about topic {i % 5}",
+    }
 
 
 @pytest.fixture(scope="module")
 def serve() -> Iterator[Serve]:
-    with tempfile.TemporaryDirectory() as tmp, run_service(
-            "serve", Path(tmp) / "data", RATE_LIMIT_PER_SECOND="0",
-            LOG_LEVEL="WARNING") as service:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        run_service(
+            "serve", Path(tmp) / "data", RATE_LIMIT_PER_SECOND="0", LOG_LEVEL="WARNING"
+        ) as service,
+    ):
         serve = Serve(service, (Path(tmp) / "data" / "api-key").read_text().strip())
-        task_ids = [serve.ok("/add/message", {
-            "user_id": NEIGHBOUR, "conversation_id": f"c{i}",
-            "messages": [{"role": "user", "content": f"I really like topic {i}: every weekend "
-                                                     f"I spend hours on topic {i}."}]})["task_id"]
-                    for i in range(5)]
+        task_ids = [
+            serve.ok(
+                "/add/message",
+                {
+                    "user_id": NEIGHBOUR,
+                    "conversation_id": f"c{i}",
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": f"I really like topic {i}: every weekend "
+                            f"I spend hours on topic {i}.",
+                        }
+                    ],
+                },
+            )["task_id"]
+            for i in range(5)
+        ]
         for task_id in task_ids:
             while serve.ok("/get/status", {"task_id": task_id})["status"] == "running":
                 time.sleep(0.1)
@@ -78,11 +104,14 @@ def serve() -> Iterator[Serve]:
 def test_a_large_add_does_not_stall_another_users_search(serve):
     serve.search_p95(2)  # warm up
     idle, idle_count = serve.search_p95(IDLE_SECONDS)
-    task_id = serve.ok("/add/message", {"user_id": "large", "conversation_id": "large",
-                                        "messages": large_add()})["task_id"]
+    task_id = serve.ok(
+        "/add/message", {"user_id": "large", "conversation_id": "large", "messages": large_add()}
+    )["task_id"]
     during, during_count = serve.search_p95(DURING_SECONDS)
     # The whole window fell within the extraction (it takes minutes on two cores).
     assert serve.ok("/get/status", {"task_id": task_id})["status"] == "running"
-    assert during < RATIO * idle, (f"search p95 {during:.0f} ms while a 2 MB add extracts, "
-                                   f"{idle:.0f} ms idle ({during_count} and {idle_count} "
-                                   "searches)")
+    assert during < RATIO * idle, (
+        f"search p95 {during:.0f} ms while a 2 MB add extracts, "
+        f"{idle:.0f} ms idle ({during_count} and {idle_count} "
+        "searches)"
+    )

@@ -12,7 +12,8 @@ def test_create_list_revoke(stack: Stack, capsys) -> None:
     key = re.search(r"api key : (mpg-\S+)", created).group(1)
     key_id = re.search(r"key id  : (\S+)", created).group(1)
     assert stack.ok("/get/message", {"user_id": "u", "conversation_id": "c"}, key=key) == {
-        "message_detail_list": []}
+        "message_detail_list": []
+    }
 
     assert main(["keys", "list", "--project", "cli-demo"]) == 0
     listed = capsys.readouterr().out

@@ -26,19 +26,23 @@ from tests.stack import API, reset_runtime
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("host", "token", "refused"), [
-    ("0.0.0.0", "change-me", True),
-    ("::", "change-me", True),
-    ("10.1.2.3", "", True),
-    ("memos.example.com", "change-me", True),  # a name may resolve anywhere
-    ("127.0.0.1", "change-me", False),
-    ("127.0.0.2", "change-me", False),
-    ("::1", "change-me", False),
-    ("localhost", "change-me", False),
-    ("0.0.0.0", "a-secret-of-our-own", False),
-])
-def test_default_or_empty_token_is_refused_beyond_loopback(host: str, token: str,
-                                                            refused: bool) -> None:
+@pytest.mark.parametrize(
+    ("host", "token", "refused"),
+    [
+        ("0.0.0.0", "change-me", True),
+        ("::", "change-me", True),
+        ("10.1.2.3", "", True),
+        ("memos.example.com", "change-me", True),  # a name may resolve anywhere
+        ("127.0.0.1", "change-me", False),
+        ("127.0.0.2", "change-me", False),
+        ("::1", "change-me", False),
+        ("localhost", "change-me", False),
+        ("0.0.0.0", "a-secret-of-our-own", False),
+    ],
+)
+def test_default_or_empty_token_is_refused_beyond_loopback(
+    host: str, token: str, refused: bool
+) -> None:
     reason = unsafe_token_reason("retriever", Settings(host=host, internal_token=token))
     assert (reason is not None) == refused
     if refused:
@@ -52,10 +56,17 @@ def clean_env(**env: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("command", ["retriever", "gateway", "worker"])
-def test_service_on_all_interfaces_with_the_default_token_exits(command: str,
-                                                                tmp_path: Path) -> None:
-    done = subprocess.run([MEMOS, command], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, env=clean_env(HOST="0.0.0.0", DATA_DIR=str(tmp_path)))
+def test_service_on_all_interfaces_with_the_default_token_exits(
+    command: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [MEMOS, command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(HOST="0.0.0.0", DATA_DIR=str(tmp_path)),
+    )
     assert done.returncode == 2, done.stderr[-2000:]
     assert "refusing to listen on HOST=0.0.0.0" in done.stderr
     assert "INTERNAL_TOKEN=" in done.stderr and ">> .env" in done.stderr  # how to set it
@@ -63,18 +74,28 @@ def test_service_on_all_interfaces_with_the_default_token_exits(command: str,
 
 
 def test_retriever_on_all_interfaces_with_its_own_token_starts(tmp_path: Path) -> None:
-    with run_service("retriever", tmp_path / "data", HOST="0.0.0.0",
-                     INTERNAL_TOKEN="a-secret-of-our-own") as retriever:
-        stranger = httpx.post(retriever.base + "/internal/index/delete", json={"ids": ["x"]},
-                              headers={"X-Internal-Token": "change-me"})
+    with run_service(
+        "retriever", tmp_path / "data", HOST="0.0.0.0", INTERNAL_TOKEN="a-secret-of-our-own"
+    ) as retriever:
+        stranger = httpx.post(
+            retriever.base + "/internal/index/delete",
+            json={"ids": ["x"]},
+            headers={"X-Internal-Token": "change-me"},
+        )
         assert stranger.status_code == 401 and stranger.json()["code"] == 40132
 
 
 @pytest.fixture
 def settings_env(monkeypatch, tmp_path) -> Iterator[pytest.MonkeyPatch]:
-    for name, value in {"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": "",
-                        "REDIS_URL": "", "LOG_JSON": "false", "LOG_LEVEL": "WARNING",
-                        "RETRIEVER_URL": "", "RATE_LIMIT_PER_SECOND": "0"}.items():
+    for name, value in {
+        "DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "LOG_JSON": "false",
+        "LOG_LEVEL": "WARNING",
+        "RETRIEVER_URL": "",
+        "RATE_LIMIT_PER_SECOND": "0",
+    }.items():
         monkeypatch.setenv(name, value)
     reset_runtime()
     yield monkeypatch
@@ -99,8 +120,11 @@ def test_internal_token_is_compared_in_constant_time(settings_env, monkeypatch) 
     assert not token_matches("the-right-tokem", "the-right-token")
     assert not token_matches("", "") and not token_matches(None, "the-right-token")
     client = TestClient(create_app(), raise_server_exceptions=False)
-    for header in ({}, {"X-Internal-Token": "change-me"},
-                   {"X-Internal-Token": "é".encode("latin-1")}):  # not ASCII: no 500
+    for header in (
+        {},
+        {"X-Internal-Token": "change-me"},
+        {"X-Internal-Token": "é".encode("latin-1")},
+    ):  # not ASCII: no 500
         answer = client.post("/internal/index/delete", json={"ids": ["x"]}, headers=header)
         assert answer.status_code == 401 and answer.json()["code"] == 40132, answer.text
     assert len(compared) == 4  # the missing header needs no comparison
@@ -108,11 +132,13 @@ def test_internal_token_is_compared_in_constant_time(settings_env, monkeypatch) 
 
 def with_client_address(app):
     """The app, seeing each request come from the address in its X-Test-Address header."""
+
     async def asgi(scope, receive, send):
         address = dict(scope.get("headers", ())).get(b"x-test-address")
         if address:
             scope = {**scope, "client": (address.decode(), 40000)}
         await app(scope, receive, send)
+
     return asgi
 
 
@@ -124,8 +150,9 @@ def gateway(request, settings_env) -> Iterator[TestClient]:
     settings_env.setenv("AUTH_FAILURE_BURST", "5")
     settings_env.setenv("REDIS_URL", "" if request.param == "in-process" else LOCAL_REDIS)
     get_settings.cache_clear()
-    with TestClient(with_client_address(create_app(run_relay=False)),
-                    raise_server_exceptions=False) as client:
+    with TestClient(
+        with_client_address(create_app(run_relay=False)), raise_server_exceptions=False
+    ) as client:
         yield client
 
 
@@ -139,12 +166,16 @@ def new_key(project: str) -> str:
 
 def test_failed_authentications_are_limited_per_client_address(gateway) -> None:
     def get_memory(key: str, address: str) -> httpx.Response:
-        return gateway.post(API + "/get/memory", json={"user_id": "u"}, headers={
-            "Authorization": f"Token {key}", "X-Test-Address": address})
+        return gateway.post(
+            API + "/get/memory",
+            json={"user_id": "u"},
+            headers={"Authorization": f"Token {key}", "X-Test-Address": address},
+        )
 
     # Fresh addresses each run: the Redis buckets outlive the test.
-    attacker, bystander = (f"198.51.100.{random.randrange(1, 255)}-{uuid.uuid4().hex[:6]}"
-                           for _ in range(2))
+    attacker, bystander = (
+        f"198.51.100.{random.randrange(1, 255)}-{uuid.uuid4().hex[:6]}" for _ in range(2)
+    )
     valid, other_valid = new_key("p"), new_key("q")
     assert get_memory(valid, attacker).json()["code"] == 0
     for _ in range(5):  # the burst
@@ -172,10 +203,19 @@ def test_project_labels_can_be_turned_off(settings_env) -> None:
     upgrade_database()
     with transaction() as session:
         for project in ("acme-secret-1", "acme-secret-2"):
-            session.add(Memory(id=str(uuid.uuid4()), project_id=project, user_id="u",
-                               conversation_id="c", task_id=str(uuid.uuid4()),
-                               memory_key="k", memory_value="v", create_time=1,
-                               update_time=1))
+            session.add(
+                Memory(
+                    id=str(uuid.uuid4()),
+                    project_id=project,
+                    user_id="u",
+                    conversation_id="c",
+                    task_id=str(uuid.uuid4()),
+                    memory_key="k",
+                    memory_value="v",
+                    create_time=1,
+                    update_time=1,
+                )
+            )
 
     def memories_gauge() -> dict[str, float]:
         family = next(f for f in ServiceState()._read() if f.name == "memos_memories")
@@ -228,8 +268,9 @@ def test_compose_needs_secrets_and_publishes_only_the_gateway() -> None:
         assert re.match(required % "INTERNAL_TOKEN", env["INTERNAL_TOKEN"]), env
         assert re.match(required % "QDRANT_API_KEY", env["QDRANT_API_KEY"]), env
         assert env["HOST"] == "0.0.0.0"
-    assert re.match(required % "QDRANT_API_KEY",
-                    services["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"])
+    assert re.match(
+        required % "QDRANT_API_KEY", services["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"]
+    )
     assert "change-me" not in text and ":-change" not in text
     published = {name: s["ports"] for name, s in services.items() if s.get("ports")}
     assert published == {"gateway": ["8000:8000"]}

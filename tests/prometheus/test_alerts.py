@@ -28,8 +28,11 @@ def alert_rules(rules: dict) -> list[dict]:
 
 def cases(unit_tests: dict) -> list[tuple[str, bool]]:
     """(alert name, whether the case expects it firing) for every alert_rule_test."""
-    return [(case["alertname"], bool(case.get("exp_alerts")))
-            for test in unit_tests["tests"] for case in test.get("alert_rule_test", [])]
+    return [
+        (case["alertname"], bool(case.get("exp_alerts")))
+        for test in unit_tests["tests"]
+        for case in test.get("alert_rule_test", [])
+    ]
 
 
 def test_rules_and_config_are_valid() -> None:
@@ -55,8 +58,9 @@ def test_every_alert_has_a_firing_and_a_silent_case() -> None:
         assert (alert, False) in tested, f"{alert} is never shown silent"
 
 
-@pytest.mark.parametrize("replacement", ["vector(1)", "vector(0) > 1"],
-                         ids=["always-true", "never-true"])
+@pytest.mark.parametrize(
+    "replacement", ["vector(1)", "vector(0) > 1"], ids=["always-true", "never-true"]
+)
 def test_unit_tests_catch_an_alert_that_always_or_never_fires(tmp_path, replacement) -> None:
     """The unit tests fail for each alert whose expression is replaced by one that is always
     (or never) true: its silent (firing) cases really check something."""
@@ -68,7 +72,8 @@ def test_unit_tests_catch_an_alert_that_always_or_never_fires(tmp_path, replacem
         (tmp_path / "alerts.yml").write_text(yaml.safe_dump(rules))
         broken["expr"] = original
         (tmp_path / "alerts_test.yml").write_text(
-            yaml.safe_dump({**unit_tests, "rule_files": ["alerts.yml"]}))
+            yaml.safe_dump({**unit_tests, "rule_files": ["alerts.yml"]})
+        )
         if promtool("test", "rules", str(tmp_path / "alerts_test.yml")).returncode == 0:
             passed.append(broken["alert"])
     assert not passed, f"the unit tests still pass with {replacement} as the expression of {passed}"

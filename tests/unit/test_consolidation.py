@@ -21,12 +21,15 @@ JUNE = Message(id="m-june", chat_time="2025-06-05 10:00:00", create_time=1)
 
 
 def memory(value: str, memory_id: str = "new", said: Message = JUNE) -> Memory:
-    return Memory(id=memory_id, memory_value=value, memory_type="WorkingMemory",
-                  sources=[MemorySource(memory_id=memory_id, message_id=said.id, message=said)])
+    return Memory(
+        id=memory_id,
+        memory_value=value,
+        memory_type="WorkingMemory",
+        sources=[MemorySource(memory_id=memory_id, message_id=said.id, message=said)],
+    )
 
 
-def near(value: str, cosine: float, memory_id: str = "old",
-         said: Message = JANUARY) -> Neighbour:
+def near(value: str, cosine: float, memory_id: str = "old", said: Message = JANUARY) -> Neighbour:
     return Neighbour(memory(value, memory_id, said), cosine, np.zeros(3, dtype=np.float32))
 
 
@@ -50,33 +53,65 @@ def test_duplicates_need_the_same_numbers_and_words() -> None:
 def test_rules_merge_update_or_add() -> None:
     new = memory("[user观点]用户搬到了上海。")
     assert decide_by_rules(new, "user", [near("[user观点]用户搬到了上海。", 0.99)]).relation == (
-        "duplicate")
+        "duplicate"
+    )
     update = decide_by_rules(new, "user", [near("[user观点]用户住在杭州。", 0.86)])
     assert (update.relation, update.target.memory.id, update.memory_type) == (
-        "update", "old", "UserMemory")
+        "update",
+        "old",
+        "UserMemory",
+    )
     assert decide_by_rules(new, "user", [near("[user观点]用户喜欢爬山。", 0.85)]).relation == "new"
-    assert decide_by_rules(memory("[assistant观点]助手会推荐上海的餐厅。"), "assistant",
-                           []).memory_type == "WorkingMemory"
+    assert (
+        decide_by_rules(
+            memory("[assistant观点]助手会推荐上海的餐厅。"), "assistant", []
+        ).memory_type
+        == "WorkingMemory"
+    )
 
 
 def test_llm_decides_when_configured(llm: FakeLLM) -> None:
-    llm.replies.append(json.dumps({"decisions": [
-        {"new": 0, "relation": "update", "existing": "old", "memory_type": "UserMemory"}]}))
+    llm.replies.append(
+        json.dumps(
+            {
+                "decisions": [
+                    {"new": 0, "relation": "update", "existing": "old", "memory_type": "UserMemory"}
+                ]
+            }
+        )
+    )
     new = memory("[user's view] The user went with the Galaxy S24.")
-    (decision,) = decide([new], ["user"], [[near("[user's view] The user has a Pixel 6.", 0.65)]],
-                         {})
+    (decision,) = decide(
+        [new], ["user"], [[near("[user's view] The user has a Pixel 6.", 0.65)]], {}
+    )
     assert (decision.relation, decision.target.memory.id, decision.memory_type) == (
-        "update", "old", "UserMemory")
+        "update",
+        "old",
+        "UserMemory",
+    )
     prompt = llm.requests[0]["messages"][0]["content"]
     assert "id old: [user's view] The user has a Pixel 6." in prompt
 
 
-@pytest.mark.parametrize("reply", [
-    "not json",
-    json.dumps({"decisions": [{"new": 0, "relation": "merge", "memory_type": "UserMemory"}]}),
-    json.dumps({"decisions": [{"new": 0, "relation": "update", "existing": "made-up-id",
-                               "memory_type": "UserMemory"}]}),
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "not json",
+        json.dumps({"decisions": [{"new": 0, "relation": "merge", "memory_type": "UserMemory"}]}),
+        json.dumps(
+            {
+                "decisions": [
+                    {
+                        "new": 0,
+                        "relation": "update",
+                        "existing": "made-up-id",
+                        "memory_type": "UserMemory",
+                    }
+                ]
+            }
+        ),
+    ],
+)
 def test_bad_llm_decisions_fall_back_to_the_rules(llm: FakeLLM, reply: str) -> None:
     llm.replies.append(reply)
     new = memory("[user观点]用户搬到了上海。")
@@ -86,13 +121,15 @@ def test_bad_llm_decisions_fall_back_to_the_rules(llm: FakeLLM, reply: str) -> N
 
 def test_the_later_statement_is_current_whichever_job_runs_last() -> None:
     old_home, new_home = "[user观点]用户住在杭州。", "[user观点]用户搬到了上海。"
-    (late,) = decide([memory(new_home, said=JUNE)], ["user"],
-                     [[near(old_home, 0.86, said=JANUARY)]], {})
+    (late,) = decide(
+        [memory(new_home, said=JUNE)], ["user"], [[near(old_home, 0.86, said=JANUARY)]], {}
+    )
     assert (late.relation, late.target.memory.id) == ("update", "old")
     # The January statement's job runs after June's (a retry): it is the history.
     january = memory(old_home, said=Message(id="m-january", chat_time=None, create_time=0))
-    (early,) = decide([january], ["user"], [[near(new_home, 0.86, said=JUNE)]],
-                      {"m-january": JANUARY})  # the job's own messages, by id
+    (early,) = decide(
+        [january], ["user"], [[near(new_home, 0.86, said=JUNE)]], {"m-january": JANUARY}
+    )  # the job's own messages, by id
     assert (early.relation, early.target.memory.id) == ("superseded", "old")
 
 

@@ -11,10 +11,19 @@ from shared.vector_store.edge import INDEX_BACKLOG, EdgeIndex
 
 
 def point(vector: np.ndarray, text: str, user: str = "u") -> IndexedMemory:
-    return IndexedMemory(str(uuid.uuid4()), vector / np.linalg.norm(vector),
-                         document_terms(text), {"project_id": "p", "user_id": user,
-                                                "status": "activated", "conversation_id": "c",
-                                                "confidence": 0.8, "create_time": 1})
+    return IndexedMemory(
+        str(uuid.uuid4()),
+        vector / np.linalg.norm(vector),
+        document_terms(text),
+        {
+            "project_id": "p",
+            "user_id": user,
+            "status": "activated",
+            "conversation_id": "c",
+            "confidence": 0.8,
+            "create_time": 1,
+        },
+    )
 
 
 def test_candidates_come_from_words_and_embedding(tmp_path: Path) -> None:
@@ -25,12 +34,18 @@ def test_candidates_come_from_words_and_embedding(tmp_path: Path) -> None:
     someone_else = point(np.ones(8, dtype=np.float32), "我对花生过敏", user="v")
     index.upsert([by_words, by_vector, someone_else])
     terms = query_terms("花生")
-    found = {c.id for c in candidates(index, np.ones(8, dtype=np.float32) / np.sqrt(8), terms,
-                                      "p", "u", None, limit=1)}
+    found = {
+        c.id
+        for c in candidates(
+            index, np.ones(8, dtype=np.float32) / np.sqrt(8), terms, "p", "u", None, limit=1
+        )
+    }
     assert found == {by_words.id, by_vector.id}
     index.delete([by_words.id])
-    assert by_words.id not in {c.id for c in candidates(
-        index, np.ones(8, dtype=np.float32), terms, "p", "u", None, limit=5)}
+    assert by_words.id not in {
+        c.id
+        for c in candidates(index, np.ones(8, dtype=np.float32), terms, "p", "u", None, limit=5)
+    }
     index.close()
 
 
@@ -56,8 +71,7 @@ def test_graph_is_built_at_start_for_what_came_in_since(tmp_path: Path) -> None:
     path = tmp_path / "index"
     index = EdgeIndex(path, 8)
     rng = np.random.default_rng(1)
-    index.upsert([point(rng.normal(size=8).astype(np.float32), "x")
-                  for _ in range(INDEX_BACKLOG)])
+    index.upsert([point(rng.normal(size=8).astype(np.float32), "x") for _ in range(INDEX_BACKLOG)])
     index.close()
     assert not (path / "indexed-points").exists()
     EdgeIndex(path, 8).close()  # the start that builds it

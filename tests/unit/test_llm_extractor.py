@@ -9,12 +9,26 @@ from shared.config import get_settings
 from shared.llm import get_llm
 from tests.fake_llm import FakeLLM
 
-TURNS = [Turn("m0", "user", "我下周六要去杭州看望外婆。", "2025-06-02 09:00:00"),
-         Turn("m1", "assistant", "好的，祝你旅途愉快！", "2025-06-02 09:00:05")]
-GOOD = json.dumps({"memories": [{
-    "key": "杭州探望外婆", "value": "用户计划于2025-06-07去杭州看望外婆。", "speaker": "user",
-    "tags": ["杭州", "外婆"], "memory_time": "2025-06-07", "confidence": 0.9, "sources": [0]}]},
-    ensure_ascii=False)
+TURNS = [
+    Turn("m0", "user", "我下周六要去杭州看望外婆。", "2025-06-02 09:00:00"),
+    Turn("m1", "assistant", "好的，祝你旅途愉快！", "2025-06-02 09:00:05"),
+]
+GOOD = json.dumps(
+    {
+        "memories": [
+            {
+                "key": "杭州探望外婆",
+                "value": "用户计划于2025-06-07去杭州看望外婆。",
+                "speaker": "user",
+                "tags": ["杭州", "外婆"],
+                "memory_time": "2025-06-07",
+                "confidence": 0.9,
+                "sources": [0],
+            }
+        ]
+    },
+    ensure_ascii=False,
+)
 
 
 def test_prompt_carries_numbered_dialogue_with_times(llm: FakeLLM) -> None:
@@ -24,8 +38,10 @@ def test_prompt_carries_numbered_dialogue_with_times(llm: FakeLLM) -> None:
     assert request["model"] == "test-model"
     assert request["response_format"] == {"type": "json_object"}
     assert request["messages"][0]["role"] == "system"
-    assert "[0] user (2025-06-02 09:00:00): 我下周六要去杭州看望外婆。" in request["messages"][1][
-        "content"]
+    assert (
+        "[0] user (2025-06-02 09:00:00): 我下周六要去杭州看望外婆。"
+        in request["messages"][1]["content"]
+    )
     assert len(memories) == 1
     memory = memories[0]
     assert memory.value == "[user观点]用户计划于2025-06-07去杭州看望外婆。"
@@ -80,4 +96,5 @@ def test_parse_accepts_fenced_json_and_assistant_speaker() -> None:
 
 def test_render_dialogue_numbers_turns() -> None:
     assert render_dialogue(TURNS).splitlines()[1] == (
-        "[1] assistant (2025-06-02 09:00:05): 好的，祝你旅途愉快！")
+        "[1] assistant (2025-06-02 09:00:05): 好的，祝你旅途愉快！"
+    )

@@ -20,21 +20,52 @@ from shared.schemas import AddMessageRequest, SearchMemoryRequest
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                 max_size=4),
-    max_leaves=12)
-fields = st.sampled_from(["agent_id", "app_id", "info.lang", "tags", "create_time",
-                          "update_time", "and", "or", "user_id", ""])
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+fields = st.sampled_from(
+    [
+        "agent_id",
+        "app_id",
+        "info.lang",
+        "tags",
+        "create_time",
+        "update_time",
+        "and",
+        "or",
+        "user_id",
+        "",
+    ]
+)
 conditions = st.dictionaries(fields, json_values, min_size=0, max_size=2)
-filters = st.one_of(json_values, st.dictionaries(st.sampled_from(["and", "or", "not"]),
-                                                 st.lists(conditions, max_size=4), max_size=2))
+filters = st.one_of(
+    json_values,
+    st.dictionaries(
+        st.sampled_from(["and", "or", "not"]), st.lists(conditions, max_size=4), max_size=2
+    ),
+)
 
 # Text as users send it: emoji, mixed scripts, control characters, very long runs.
 odd_text = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
-    st.sampled_from(["", " ", "\x00\x01\x02", "😀" * 50, "🇨🇳👨‍👩‍👧", "\u202e\u200b", "我" * 3000,
-                     "I " * 5000, "上周六 last Saturday 上周六 " * 100, "？？？", "对，对，对"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00\x01\x02",
+            "😀" * 50,
+            "🇨🇳👨‍👩‍👧",
+            "\u202e\u200b",
+            "我" * 3000,
+            "I " * 5000,
+            "上周六 last Saturday 上周六 " * 100,
+            "？？？",
+            "对，对，对",
+        ]
+    ),
 )
 
 
@@ -49,9 +80,12 @@ def test_filter_parser_accepts_or_rejects_cleanly(raw) -> None:
     assert parsed is None or parsed.mode in ("and", "or") and parsed.conditions
 
 
-@given(st.lists(st.tuples(st.sampled_from(["user", "assistant", "system", "tool"]), odd_text),
-                max_size=6),
-       st.sampled_from([None, "2025-06-11 10:00:00", "not a time", "2025-13-45"]))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["user", "assistant", "system", "tool"]), odd_text), max_size=6
+    ),
+    st.sampled_from([None, "2025-06-11 10:00:00", "not a time", "2025-13-45"]),
+)
 @settings(max_examples=200, deadline=None)
 def test_rule_extractor_survives_odd_text(pairs, chat_time) -> None:
     turns = [Turn(f"m{i}", role, text, chat_time) for i, (role, text) in enumerate(pairs)]
@@ -74,7 +108,7 @@ def test_rule_extractor_on_100_kb() -> None:
 def test_word_index_and_dates_survive_odd_text(text) -> None:
     terms = document_terms(text)
     assert len(terms.indices) == len(terms.values) == len(set(terms.indices))
-    assert all(0 <= i < 2 ** 32 for i in terms.indices)
+    assert all(0 <= i < 2**32 for i in terms.indices)
     query = query_terms(text)
     assert query.indices == sorted(set(query.indices)) and set(query.values) <= {1.0}
     for lang in ("zh", "en"):
@@ -82,10 +116,27 @@ def test_word_index_and_dates_survive_odd_text(text) -> None:
         assert len(rewritten) >= len(text)
 
 
-@given(st.dictionaries(st.sampled_from(["user_id", "conversation_id", "messages", "query",
-                                        "memory_limit_number", "relativity", "filter",
-                                        "async_mode", "asyncMode", "info", "tags"]),
-                       json_values, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "user_id",
+                "conversation_id",
+                "messages",
+                "query",
+                "memory_limit_number",
+                "relativity",
+                "filter",
+                "async_mode",
+                "asyncMode",
+                "info",
+                "tags",
+            ]
+        ),
+        json_values,
+        max_size=6,
+    )
+)
 @settings(max_examples=300, deadline=None)
 @pytest.mark.parametrize("model", [AddMessageRequest, SearchMemoryRequest])
 def test_every_validation_failure_is_an_envelope_error(model, body) -> None:

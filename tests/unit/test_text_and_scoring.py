@@ -10,7 +10,10 @@ def test_language_detection() -> None:
 def test_keywords_skip_fillers_in_both_languages() -> None:
     assert keywords("我想暑假出去玩，你能帮我推荐下吗？")[:2] == ["出去玩", "暑假"]
     assert keywords("I really want to learn the piano and the violin") == [
-        "learn", "piano", "violin"]
+        "learn",
+        "piano",
+        "violin",
+    ]
 
 
 def test_search_segmentation_splits_compounds() -> None:

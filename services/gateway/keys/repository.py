@@ -17,4 +17,3 @@ def list_keys(session: Session, project_id: str | None) -> list[ApiKey]:
     if project_id:
         query = query.where(ApiKey.project_id == project_id)
     return list(session.scalars(query))
-

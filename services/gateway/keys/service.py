@@ -39,8 +39,14 @@ def create_key(session: Session, project_id: str, name: str | None = None) -> tu
         except IntegrityError:
             pass  # created at the same moment by another caller
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(id=str(uuid.uuid4()), project_id=project_id, key_hash=hash_key(key),
-                 prefix=key[:12], name=name, create_time=now_ms())
+    row = ApiKey(
+        id=str(uuid.uuid4()),
+        project_id=project_id,
+        key_hash=hash_key(key),
+        prefix=key[:12],
+        name=name,
+        create_time=now_ms(),
+    )
     session.add(row)
     session.flush()
     return row, key
@@ -50,9 +56,12 @@ def revoke_key(session: Session, key_id_or_prefix: str) -> list[ApiKey]:
     """By key id, a unique start of it, or a unique start of the key itself."""
     keys = repository.list_keys(session, None)
     rows = [r for r in keys if r.id == key_id_or_prefix] or [
-        r for r in keys
-        if r.id.startswith(key_id_or_prefix) or key_id_or_prefix.startswith(r.prefix)
-        or r.prefix.startswith(key_id_or_prefix)]
+        r
+        for r in keys
+        if r.id.startswith(key_id_or_prefix)
+        or key_id_or_prefix.startswith(r.prefix)
+        or r.prefix.startswith(key_id_or_prefix)
+    ]
     if len(rows) != 1:
         raise LookupError(f"{len(rows)} keys match {key_id_or_prefix!r}: give the full key id")
     rows[0].revoke_time = rows[0].revoke_time or now_ms()
@@ -92,8 +101,11 @@ class KeyCache:
         digest = hash_key(key)
         with session_factory() as session:
             row = repository.find_key_by_hash(session, digest)
-        subject = (AuthenticatedProject(row.project_id, row.id)
-                   if row is not None and row.revoke_time is None else None)
+        subject = (
+            AuthenticatedProject(row.project_id, row.id)
+            if row is not None and row.revoke_time is None
+            else None
+        )
         with self._lock:
             if len(self._entries) > 100_000:
                 self._entries.clear()

@@ -41,5 +41,11 @@ def delete_user(body: DeleteUserRequest, project: CurrentProject) -> JSONBytes:
     """Erase everything held for `user_id` in this project: raw messages, memories and their
     history, jobs (running ones then write nothing), dead letters, and index points."""
     erased = service.erase_user(project.project_id, body.user_id)
-    return ok({"success": True, "messages": erased.messages, "memories": erased.memories,
-               "jobs": erased.jobs})
+    return ok(
+        {
+            "success": True,
+            "messages": erased.messages,
+            "memories": erased.memories,
+            "jobs": erased.jobs,
+        }
+    )

@@ -8,8 +8,12 @@ from shared.schemas import SearchMemoryRequest, SearchQuery
 
 class RetrieverClient:
     def __init__(self, settings: Settings) -> None:
-        self._client = InternalClient(settings.retriever_url, settings.internal_token,
-                                      settings.retriever_timeout, SearchServiceUnavailable)
+        self._client = InternalClient(
+            settings.retriever_url,
+            settings.internal_token,
+            settings.retriever_timeout,
+            SearchServiceUnavailable,
+        )
 
     def search(self, project_id: str, request: SearchMemoryRequest) -> dict:
         query = SearchQuery(project_id=project_id, request=request)

@@ -27,15 +27,32 @@ from shared.vector_store import get_memory_index
 def get_memories(project_id: str, request: GetMemoryRequest) -> dict:
     flt = parse_filter(request.filter)
     with new_session() as session:
-        rows, total = page_memories(session, project_id, request.user_id, flt, request.page,
-                                    request.size)
+        rows, total = page_memories(
+            session, project_id, request.user_id, flt, request.page, request.size
+        )
         replaced = history(session, [m.id for m in rows])
-        items = [{**to_item(m), "history": [
-            {"id": old.id, "memory_value": old.memory_value, "create_time": old.create_time,
-             "archived_time": old.update_time} for old in replaced.get(m.id, [])]}
-            for m in rows]
-    return {"memory_detail_list": items, "total": total, "size": request.size,
-            "current": request.page, "pages": math.ceil(total / request.size)}
+        items = [
+            {
+                **to_item(m),
+                "history": [
+                    {
+                        "id": old.id,
+                        "memory_value": old.memory_value,
+                        "create_time": old.create_time,
+                        "archived_time": old.update_time,
+                    }
+                    for old in replaced.get(m.id, [])
+                ],
+            }
+            for m in rows
+        ]
+    return {
+        "memory_detail_list": items,
+        "total": total,
+        "size": request.size,
+        "current": request.page,
+        "pages": math.ceil(total / request.size),
+    }
 
 
 def delete_memories(project_id: str, request: DeleteMemoryRequest) -> None:
@@ -50,8 +67,11 @@ def delete_memories(project_id: str, request: DeleteMemoryRequest) -> None:
         now = now_ms()
         if request.memory_ids:
             users = request.user_ids or [None]
-            ids = [i for user in users
-                   for i in matching_ids(session, project_id, user, None, request.memory_ids)]
+            ids = [
+                i
+                for user in users
+                for i in matching_ids(session, project_id, user, None, request.memory_ids)
+            ]
             if not ids:
                 raise MemoryNotFound(f"none of memory_ids {request.memory_ids[:5]} exists")
             ids = with_history(session, ids)

@@ -24,10 +24,12 @@ router = APIRouter()
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-async def _add(project_id: str, request: AddMessageRequest, kind: str,
-               idempotency_key: str | None) -> JSONBytes:
+async def _add(
+    project_id: str, request: AddMessageRequest, kind: str, idempotency_key: str | None
+) -> JSONBytes:
     accepted = await asyncio.wrap_future(
-        get_ingest().submit(project_id, request, kind, idempotency_key))
+        get_ingest().submit(project_id, request, kind, idempotency_key)
+    )
     task_id, status = accepted.task_id, accepted.status
     if not request.async_mode and status == "running":
         status = await wait_for_job(task_id, get_settings().sync_add_timeout)
@@ -39,15 +41,22 @@ def _clock(ms: int) -> str:
 
 
 def _message_data(message: Message) -> dict:
-    return {"id": message.id, "role": message.role, "content": message.content,
-            "chat_time": message.chat_time, "create_time": message.create_time,
-            "update_time": message.create_time, "createTime": _clock(message.create_time),
-            "updateTime": _clock(message.create_time)}
+    return {
+        "id": message.id,
+        "role": message.role,
+        "content": message.content,
+        "chat_time": message.chat_time,
+        "create_time": message.create_time,
+        "update_time": message.create_time,
+        "createTime": _clock(message.create_time),
+        "updateTime": _clock(message.create_time),
+    }
 
 
 @router.post("/add/message")
-async def add_message(body: AddMessageRequest, project: CurrentProject,
-                      idempotency_key: IdempotencyKey = None) -> JSONBytes:
+async def add_message(
+    body: AddMessageRequest, project: CurrentProject, idempotency_key: IdempotencyKey = None
+) -> JSONBytes:
     """Store raw dialogue; memories are extracted from it asynchronously. The messages are
     committed before the answer. A retry creates nothing twice: the same Idempotency-Key, or
     without one the same request within ADD_RETRY_WINDOW seconds (messages with chat_time:
@@ -56,12 +65,17 @@ async def add_message(body: AddMessageRequest, project: CurrentProject,
 
 
 @router.post("/add/feedback")
-async def add_feedback(body: AddFeedbackRequest, project: CurrentProject,
-                       idempotency_key: IdempotencyKey = None) -> JSONBytes:
+async def add_feedback(
+    body: AddFeedbackRequest, project: CurrentProject, idempotency_key: IdempotencyKey = None
+) -> JSONBytes:
     """A user's feedback on the conversation, stored and extracted like a user message."""
-    request = AddMessageRequest(user_id=body.user_id, conversation_id=body.conversation_id,
-                                messages=[ChatMessage(role="user", content=body.feedback_content)],
-                                agent_id=body.agent_id, app_id=body.app_id)
+    request = AddMessageRequest(
+        user_id=body.user_id,
+        conversation_id=body.conversation_id,
+        messages=[ChatMessage(role="user", content=body.feedback_content)],
+        agent_id=body.agent_id,
+        app_id=body.app_id,
+    )
     return await _add(project.project_id, request, "feedback", idempotency_key)
 
 
@@ -69,8 +83,9 @@ async def add_feedback(body: AddFeedbackRequest, project: CurrentProject,
 def get_message(body: GetMessageRequest, project: CurrentProject) -> JSONBytes:
     """The raw messages of a conversation, in conversation order (the last
     `message_limit_number` when given)."""
-    messages = service.get_messages(project.project_id, body.user_id, body.conversation_id,
-                                    body.message_limit_number)
+    messages = service.get_messages(
+        project.project_id, body.user_id, body.conversation_id, body.message_limit_number
+    )
     return ok({"message_detail_list": [_message_data(m) for m in messages]})
 
 

@@ -109,39 +109,54 @@ def retry_window_ms() -> int:
 def check_limits(request: AddMessageRequest) -> None:
     settings = get_settings()
     if settings.max_messages_per_add and len(request.messages) > settings.max_messages_per_add:
-        raise InputTooLarge(f"{len(request.messages)} messages in one add; the limit is "
-                            f"{settings.max_messages_per_add}")
+        raise InputTooLarge(
+            f"{len(request.messages)} messages in one add; the limit is "
+            f"{settings.max_messages_per_add}"
+        )
     longest = max(len(m.content) for m in request.messages)
     if settings.max_message_chars and longest > settings.max_message_chars:
-        raise InputTooLarge(f"a message of {longest} characters; the limit is "
-                            f"{settings.max_message_chars}")
+        raise InputTooLarge(
+            f"a message of {longest} characters; the limit is {settings.max_message_chars}"
+        )
 
 
 def check_idempotency_key(key: str | None) -> None:
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_CHARS:
-        raise InvalidParameter("Idempotency-Key",
-                               f"must be 1 to {IDEMPOTENCY_KEY_CHARS} characters")
+        raise InvalidParameter(
+            "Idempotency-Key", f"must be 1 to {IDEMPOTENCY_KEY_CHARS} characters"
+        )
 
 
-def _identities(project_id: str, request: AddMessageRequest, kind: str,
-                idempotency_key: str | None, received: int) -> tuple[str, str | None]:
+def _identities(
+    project_id: str,
+    request: AddMessageRequest,
+    kind: str,
+    idempotency_key: str | None,
+    received: int,
+) -> tuple[str, str | None]:
     """This add's identity and, when it depends on time, the one it had a window before.
     Time is cut in windows: a request is the same within one, and a retry that crosses into
     the next finds the job of the window before if it is younger than a window."""
     scope = (project_id, request.user_id, request.conversation_id, kind)
     if idempotency_key is not None:
         return _digest(*scope, "idempotency-key", idempotency_key), None
-    sent = _digest(*scope, [(m.role, m.content, m.chat_time) for m in request.messages],
-                   request.agent_id, request.app_id, request.tags,
-                   sorted((request.info or {}).items()))
+    sent = _digest(
+        *scope,
+        [(m.role, m.content, m.chat_time) for m in request.messages],
+        request.agent_id,
+        request.app_id,
+        request.tags,
+        sorted((request.info or {}).items()),
+    )
     if all(m.chat_time for m in request.messages):
         return sent, None  # its chat_times tell a repeat from a retry, however late
     window = received // retry_window_ms()
     return _digest(sent, window), _digest(sent, window - 1)
 
 
-def prepare(project_id: str, request: AddMessageRequest, kind: str,
-            idempotency_key: str | None = None) -> _Add:
+def prepare(
+    project_id: str, request: AddMessageRequest, kind: str, idempotency_key: str | None = None
+) -> _Add:
     """The same request sent again (or the same Idempotency-Key) gets the same job id and
     message keys; see the module's docstring for how long without a key."""
     received = now_ms()
@@ -160,7 +175,8 @@ def _recognise_retries(connection: Connection, adds: list[_Add]) -> None:
         return
     window = retry_window_ms()
     for task_id, created in connection.execute(
-            select(Task.id, Task.create_time).where(Task.id.in_(list(by_earlier)))):
+        select(Task.id, Task.create_time).where(Task.id.in_(list(by_earlier)))
+    ):
         for add in by_earlier[task_id]:
             if add.received - created < window:
                 add.identity = add.earlier
@@ -187,18 +203,40 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
     for add in adds:
         request = add.request
         for message, key in zip(request.messages, add.keys, strict=True):
-            messages.setdefault((*add.scope, key), {
-                "id": str(uuid.uuid5(NAMESPACE, f"{add.task_id}:{key}")),
-                "project_id": add.project_id, "user_id": request.user_id,
-                "conversation_id": request.conversation_id, "task_id": add.task_id,
-                "dedupe_key": key, "role": message.role, "content": message.content,
-                "chat_time": message.chat_time, "create_time": now})
-        tasks.setdefault(add.task_id, {
-            "id": add.task_id, "project_id": add.project_id, "user_id": request.user_id,
-            "conversation_id": request.conversation_id, "kind": add.kind, "attempts": 0,
-            "attributes": {"agent_id": request.agent_id, "app_id": request.app_id,
-                           "tags": request.tags or [], "info": request.info or {}},
-            "create_time": now, "update_time": now})
+            messages.setdefault(
+                (*add.scope, key),
+                {
+                    "id": str(uuid.uuid5(NAMESPACE, f"{add.task_id}:{key}")),
+                    "project_id": add.project_id,
+                    "user_id": request.user_id,
+                    "conversation_id": request.conversation_id,
+                    "task_id": add.task_id,
+                    "dedupe_key": key,
+                    "role": message.role,
+                    "content": message.content,
+                    "chat_time": message.chat_time,
+                    "create_time": now,
+                },
+            )
+        tasks.setdefault(
+            add.task_id,
+            {
+                "id": add.task_id,
+                "project_id": add.project_id,
+                "user_id": request.user_id,
+                "conversation_id": request.conversation_id,
+                "kind": add.kind,
+                "attempts": 0,
+                "attributes": {
+                    "agent_id": request.agent_id,
+                    "app_id": request.app_id,
+                    "tags": request.tags or [],
+                    "info": request.info or {},
+                },
+                "create_time": now,
+                "update_time": now,
+            },
+        )
     with_news = _insert_new(connection, Message, list(messages.values()), Message.task_id)
     for task_id, row in tasks.items():
         row["status"] = "running" if task_id in with_news else "completed"
@@ -206,12 +244,16 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
     created = _insert_new(connection, Task, list(tasks.values()), Task.id)
     status = {task_id: row["status"] for task_id, row in tasks.items() if task_id in created}
     if len(created) < len(tasks):
-        status.update(connection.execute(select(Task.id, Task.status).where(
-            Task.id.in_([task_id for task_id in tasks if task_id not in created]))).all())
+        status.update(
+            connection.execute(
+                select(Task.id, Task.status).where(
+                    Task.id.in_([task_id for task_id in tasks if task_id not in created])
+                )
+            ).all()
+        )
     results, answered = [], set()
     for add in adds:
-        fresh = add.task_id in created and add.task_id in with_news and \
-            add.task_id not in answered
+        fresh = add.task_id in created and add.task_id in with_news and add.task_id not in answered
         answered.add(add.task_id)
         results.append(Accepted(add.task_id, status[add.task_id], fresh))
     return results
@@ -225,15 +267,19 @@ def _write_in_one_transaction(adds: list[_Add]) -> list[Accepted]:
 def _store_unreachable(exc: Exception) -> bool:
     """Errors of the connection rather than of the data: writing each add alone would only
     fail again, once per add."""
-    return isinstance(exc, OperationalError | InterfaceError) or \
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    return (
+        isinstance(exc, OperationalError | InterfaceError)
+        or isinstance(exc, DBAPIError)
+        and exc.connection_invalidated
+    )
 
 
 def _answer_to_failure(exc: Exception) -> Exception:
     """The error an add that could not be stored is answered with."""
     if _store_unreachable(exc):
-        return MemoryServiceUnavailable("the store cannot be reached; retrying this request "
-                                        "is safe")
+        return MemoryServiceUnavailable(
+            "the store cannot be reached; retrying this request is safe"
+        )
     if isinstance(exc, DBAPIError):  # refused by the database: sending it again won't help
         return InvalidParameter("body", "holds a value the database refuses")
     return exc if isinstance(exc, APIError) else InternalError()
@@ -297,16 +343,23 @@ class Ingest:
 
     def __init__(self) -> None:
         self._waiting: queue.SimpleQueue[_Add | None] = queue.SimpleQueue()
-        self._committed: queue.SimpleQueue[tuple[list[_Add], list[Accepted]] | None] = \
+        self._committed: queue.SimpleQueue[tuple[list[_Add], list[Accepted]] | None] = (
             queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._write, name="ingest-writer", daemon=True),
-                         threading.Thread(target=self._answer, name="ingest-publisher",
-                                          daemon=True)]
+        )
+        self._threads = [
+            threading.Thread(target=self._write, name="ingest-writer", daemon=True),
+            threading.Thread(target=self._answer, name="ingest-publisher", daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, project_id: str, request: AddMessageRequest, kind: str,
-               idempotency_key: str | None = None) -> Future:
+    def submit(
+        self,
+        project_id: str,
+        request: AddMessageRequest,
+        kind: str,
+        idempotency_key: str | None = None,
+    ) -> Future:
         check_limits(request)
         check_idempotency_key(idempotency_key)
         add = prepare(project_id, request, kind, idempotency_key)
@@ -351,19 +404,27 @@ class Ingest:
                 for add in adds:
                     _settle(add.future, _answer_to_failure(exc))
                 return None
-            log.warning("a batch was refused; writing its adds one by one",
-                        extra={"count": len(adds), "error": str(exc).splitlines()[0]})
+            log.warning(
+                "a batch was refused; writing its adds one by one",
+                extra={"count": len(adds), "error": str(exc).splitlines()[0]},
+            )
         return _commit_one_by_one(adds)
 
     def publish_and_answer(self, batches: list[tuple[list[_Add], list[Accepted]]]) -> None:
-        sent = self._publish([result.task_id for _, results in batches
-                              for result in results if result.fresh])
+        sent = self._publish(
+            [result.task_id for _, results in batches for result in results if result.fresh]
+        )
         for adds, results in batches:
             for add, result in zip(adds, results, strict=True):
-                _settle(add.future, MemoryServiceUnavailable(
-                    "messages saved, but the job queue is unreachable: extraction will run "
-                    "when it is back; retrying this request is safe")
-                    if result.fresh and not sent else result)
+                _settle(
+                    add.future,
+                    MemoryServiceUnavailable(
+                        "messages saved, but the job queue is unreachable: extraction will run "
+                        "when it is back; retrying this request is safe"
+                    )
+                    if result.fresh and not sent
+                    else result,
+                )
 
     @staticmethod
     def _publish(task_ids: list[str]) -> bool:
@@ -378,9 +439,11 @@ class Ingest:
             log.warning("enqueue failed", extra={"jobs": len(task_ids), "error": str(exc)})
         try:
             with transaction() as session:
-                session.execute(update(Task).where(Task.id.in_(task_ids),
-                                                   Task.status == "running")
-                                .values(dispatch_time=None))
+                session.execute(
+                    update(Task)
+                    .where(Task.id.in_(task_ids), Task.status == "running")
+                    .values(dispatch_time=None)
+                )
         except Exception:
             log.exception("could not mark jobs for re-send", extra={"jobs": len(task_ids)})
         return False

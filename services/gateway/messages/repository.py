@@ -4,12 +4,18 @@ from sqlalchemy.orm import Session
 from shared.db.models import Message, Task
 
 
-def conversation_messages(session: Session, project_id: str, user_id: str, conversation_id: str,
-                          last: int | None) -> list[Message]:
-    query = select(Message).where(
-        Message.project_id == project_id, Message.user_id == user_id,
-        Message.conversation_id == conversation_id,
-    ).order_by(Message.seq.desc())
+def conversation_messages(
+    session: Session, project_id: str, user_id: str, conversation_id: str, last: int | None
+) -> list[Message]:
+    query = (
+        select(Message)
+        .where(
+            Message.project_id == project_id,
+            Message.user_id == user_id,
+            Message.conversation_id == conversation_id,
+        )
+        .order_by(Message.seq.desc())
+    )
     if last:
         query = query.limit(last)
     return list(reversed(session.scalars(query).all()))

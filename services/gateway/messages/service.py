@@ -14,8 +14,8 @@ def get_task(project_id: str, task_id: str) -> Task:
     return task
 
 
-def get_messages(project_id: str, user_id: str, conversation_id: str,
-                 last: int | None) -> list[Message]:
+def get_messages(
+    project_id: str, user_id: str, conversation_id: str, last: int | None
+) -> list[Message]:
     with new_session() as session:
-        return repository.conversation_messages(session, project_id, user_id, conversation_id,
-                                                last)
+        return repository.conversation_messages(session, project_id, user_id, conversation_id, last)

@@ -21,8 +21,11 @@ POLL_INTERVAL = 0.05  # seconds between two reads: what a sync add may wait past
 
 def _statuses(task_ids: list[str]) -> dict[str, str]:
     with new_session() as session:
-        return dict(session.execute(select(Task.id, Task.status).where(
-            Task.id.in_(task_ids))).tuples().all())
+        return dict(
+            session.execute(select(Task.id, Task.status).where(Task.id.in_(task_ids)))
+            .tuples()
+            .all()
+        )
 
 
 class JobWaiter:
@@ -79,8 +82,9 @@ class JobWaiter:
                 future.set_result(status)
 
 
-_waiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, JobWaiter] = \
+_waiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, JobWaiter] = (
     weakref.WeakKeyDictionary()
+)
 
 
 async def wait_for_job(task_id: str, timeout: float) -> str:
