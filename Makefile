@@ -38,6 +38,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: install sdk prometheus lint
 	$(BIN)/pytest

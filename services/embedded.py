@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from shared.config import get_settings
@@ -93,7 +94,7 @@ def _socket_dir(data_dir: Path) -> Path | None:
     return path
 
 
-def _stopped_with_this_process():
+def _stopped_with_this_process() -> Callable[[], None] | None:
     """A preexec function: on Linux the child gets SIGTERM when this process dies, even by
     kill -9, so no redis-server outlives `memos serve` still writing its AOF."""
     if sys.platform != "linux":

@@ -3,8 +3,9 @@
 
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from shared.clock import now_ms
@@ -45,8 +46,12 @@ def delete_dead_letters(session: Session, task_ids: list[str]) -> int:
     """Forgets the dead letters of these jobs (an erasure); returns how many there were."""
     count = 0
     for start in range(0, len(task_ids), 500):
-        count += session.execute(
-            delete(DeadLetter).where(DeadLetter.task_id.in_(task_ids[start : start + 500]))
+        # A DELETE's result is a CursorResult; Session.execute is typed as the general Result.
+        count += cast(
+            CursorResult[Any],
+            session.execute(
+                delete(DeadLetter).where(DeadLetter.task_id.in_(task_ids[start : start + 500]))
+            ),
         ).rowcount
     return count
 

@@ -5,8 +5,9 @@ the deletions that name the user. The caller removes the user's points from the 
 the commit. A job of the user still queued or running then finds no task and writes nothing."""
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from shared.db.models import Deletion, MemorySource, Message, Task
@@ -34,8 +35,10 @@ def erase_user_rows(session: Session, project_id: str, user_id: str) -> Erased:
         )
     )
     dead_letters = delete_dead_letters(session, task_ids)
-    jobs = session.execute(
-        delete(Task).where(Task.project_id == project_id, Task.user_id == user_id)
+    # A DELETE's result is a CursorResult; Session.execute is typed as the general Result.
+    jobs = cast(
+        CursorResult[Any],
+        session.execute(delete(Task).where(Task.project_id == project_id, Task.user_id == user_id)),
     ).rowcount
     memory_ids = matching_ids(session, project_id, user_id, None)
     delete_by_ids(session, memory_ids)
@@ -44,8 +47,11 @@ def erase_user_rows(session: Session, project_id: str, user_id: str) -> Erased:
     )
     # Sources elsewhere that quote the user's messages (none are made today; kept safe).
     session.execute(delete(MemorySource).where(MemorySource.message_id.in_(users_messages)))
-    messages = session.execute(
-        delete(Message).where(Message.project_id == project_id, Message.user_id == user_id)
+    messages = cast(
+        CursorResult[Any],
+        session.execute(
+            delete(Message).where(Message.project_id == project_id, Message.user_id == user_id)
+        ),
     ).rowcount
     session.execute(
         delete(Deletion).where(Deletion.project_id == project_id, Deletion.user_id == user_id)

@@ -11,7 +11,7 @@ reaches SQL or Qdrant cannot fail there: the limits below are checked first.
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from shared.errors import InvalidParameter, echo
 
@@ -141,12 +141,21 @@ def _parse_condition(raw: Any) -> list[Condition]:
     raise _bad(f"unknown field '{echo(field)}'")
 
 
+@overload
+def parse_filter(raw: dict[str, Any]) -> MemoryFilter: ...
+@overload
+def parse_filter(raw: None) -> None: ...
+@overload
+def parse_filter(raw: dict[str, Any] | None) -> MemoryFilter | None: ...
+
+
 def parse_filter(raw: dict[str, Any] | None) -> MemoryFilter | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("and", "or"):
         raise _bad('must be {"and": [...]} or {"or": [...]}')
-    ((mode, items),) = raw.items()
+    ((key, items),) = raw.items()
+    mode: Literal["and", "or"] = "and" if key == "and" else "or"
     if not isinstance(items, list) or not items:
         raise _bad(f"'{mode}' must hold a non-empty list of conditions")
     if len(items) > MAX_CONDITIONS:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import (
     APIError,
@@ -94,16 +95,16 @@ class AnswerUnexpectedErrors:
     and uvicorn closes the keep-alive connection of an app that raised: the client's next
     request on it fails (ECONNRESET)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         answering = False
 
-        async def watched_send(message) -> None:
+        async def watched_send(message: Message) -> None:
             nonlocal answering
             answering = answering or message["type"] == "http.response.start"
             await send(message)

@@ -4,7 +4,7 @@ token on the receiving side, and the refusal to listen on a network with the def
 
 import hmac
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import orjson
@@ -49,7 +49,9 @@ def unsafe_token_reason(service: str, settings: Settings) -> str | None:
 def token_matches(given: str | None, expected: str) -> bool:
     """Constant-time comparison of bytes: any header value compares, none raises, and the
     time taken says nothing about how much of the token was right."""
-    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+    if not given:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def internal_caller(x_internal_token: Annotated[str | None, Header()] = None) -> None:
@@ -70,7 +72,7 @@ class InternalClient:
             headers={"X-Internal-Token": token, "Content-Type": "application/json"},
         )
 
-    def call(self, path: str, body: object) -> object:
+    def call(self, path: str, body: object) -> Any:  # the JSON answer's `data`
         try:
             response = self._client.post(
                 path, content=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)

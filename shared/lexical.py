@@ -43,7 +43,8 @@ def _stem(words: list[str]) -> list[str]:
     stemmer = getattr(_stemmers, "english", None)
     if stemmer is None:
         stemmer = _stemmers.english = Stemmer.Stemmer("english")
-    return stemmer.stemWords(words)
+    stemmed: list[str] = stemmer.stemWords(words)
+    return stemmed
 
 
 def words(text: str) -> list[str]:

@@ -9,6 +9,7 @@ import time
 
 import redis
 import redis.asyncio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import InputTooLarge, RateLimited
 
@@ -188,11 +189,11 @@ class FailedAuthLimit:
 class BodySizeLimit:
     """ASGI middleware: bodies over `max_bytes` get 40305 before anything is parsed."""
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.max_bytes <= 0:
             await self.app(scope, receive, send)
             return
@@ -205,7 +206,7 @@ class BodySizeLimit:
             return
         received = 0
 
-        async def counting_receive():
+        async def counting_receive() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))

@@ -4,7 +4,9 @@ import logging
 import time
 from functools import lru_cache
 
-from openai import OpenAI
+from openai import Omit, OpenAI, omit
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONObject
 
 from shared.config import get_settings
 from shared.metrics import LLM_SECONDS
@@ -26,20 +28,25 @@ def get_llm() -> OpenAI | None:
 
 
 def chat(
-    messages: list[dict[str, str]],
+    messages: list[ChatCompletionMessageParam],
     purpose: str,
     json_output: bool = False,
     temperature: float = 0.0,
 ) -> str:
-    client = get_llm()
-    if client is None:
+    client, model = get_llm(), get_settings().llm_model
+    if client is None or model is None:
         raise RuntimeError("no LLM configured (set LLM_BASE_URL and LLM_MODEL)")
-    extra = {"response_format": {"type": "json_object"}} if json_output else {}
+    response_format: ResponseFormatJSONObject | Omit = (
+        {"type": "json_object"} if json_output else omit
+    )
     started = time.perf_counter()
     outcome = "error"
     try:
         response = client.chat.completions.create(
-            model=get_settings().llm_model, messages=messages, temperature=temperature, **extra
+            model=model,
+            messages=messages,
+            temperature=temperature,
+            response_format=response_format,
         )
         outcome = "ok"
     finally:

@@ -1,9 +1,9 @@
 """Memory rows in SQL: queries, the filter compiled to SQL, the API's item shape, and the
 record of deletions that keeps a late job from bringing deleted memories back."""
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from shared.db.info_match import info_equals
@@ -22,13 +22,14 @@ def _condition_to_sql(cond: Condition) -> ColumnElement[bool]:
     if cond.info_key is not None:
         return info_equals(Memory.info, cond.info_key, cond.value)
     column = getattr(Memory, cond.field)
-    return {
+    compared: ColumnElement[bool] = {
         "eq": column.__eq__,
         "gt": column.__gt__,
         "gte": column.__ge__,
         "lt": column.__lt__,
         "lte": column.__le__,
     }[cond.op](cond.value)
+    return compared
 
 
 def filter_to_sql(flt: MemoryFilter) -> ColumnElement[bool]:
@@ -67,7 +68,8 @@ def history(session: Session, ids: list[str]) -> dict[str, list[Memory]]:
         for old in session.scalars(
             select(Memory).where(Memory.superseded_by.in_(ids)).order_by(Memory.create_time)
         ):
-            found.setdefault(old.superseded_by, []).append(old)
+            if old.superseded_by is not None:  # always, by the WHERE clause
+                found.setdefault(old.superseded_by, []).append(old)
     return found
 
 
@@ -199,7 +201,7 @@ def _condition_holds(cond: Condition, memory: Memory, accepted: int) -> bool:
         value = (memory.info or {}).get(cond.info_key)
         if isinstance(value, bool) or isinstance(cond.value, bool):
             return value is cond.value
-        return value == cond.value
+        return bool(value == cond.value)  # JSON values compare to a bool
     if cond.field in ("create_time", "update_time"):
         # The memory stands as if its job had finished when it was accepted: a delete of
         # "everything before T" issued while the job waited covers it.
@@ -209,7 +211,7 @@ def _condition_holds(cond: Condition, memory: Memory, accepted: int) -> bool:
             "lt": accepted.__lt__,
             "lte": accepted.__le__,
         }[cond.op](cond.value)
-    return getattr(memory, cond.field) == cond.value
+    return bool(getattr(memory, cond.field) == cond.value)  # a column's str compares to a bool
 
 
 def deletion_covers(deletion: Deletion, memory: Memory, accepted: int) -> bool:
@@ -250,4 +252,5 @@ def forget_spent_deletions(session: Session) -> int:
     spent = delete(Deletion)
     if oldest is not None:
         spent = spent.where(Deletion.delete_time < oldest)
-    return session.execute(spent).rowcount or 0
+    # A DELETE's result is a CursorResult; Session.execute is typed as the general Result.
+    return cast(CursorResult[Any], session.execute(spent)).rowcount or 0

@@ -9,6 +9,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from typing import Self
+from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
@@ -20,7 +23,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.config import get_settings
 
@@ -53,7 +57,7 @@ def project_label(project_id: str) -> str:
 class ProjectCounter(Counter):
     """A counter labelled by project, whatever its call sites pass, as project_label says."""
 
-    def labels(self, project: str):  # type: ignore[override]
+    def labels(self, project: str) -> Self:  # type: ignore[override]
         return super().labels(project_label(project))
 
 
@@ -76,7 +80,7 @@ LLM_SECONDS = Histogram(
 def registry_for_scrape() -> CollectorRegistry:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated
         return registry
     return REGISTRY
 
@@ -146,7 +150,7 @@ class ServiceState:
         families.append(memories)
         return families
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         with self._lock:
             if time.monotonic() - self._read_at > self._ttl:
                 try:
@@ -161,18 +165,18 @@ class RequestMetrics:
     """ASGI middleware: latency and answers by route (plain ASGI, which costs a fraction of
     Starlette's BaseHTTPMiddleware per request)."""
 
-    def __init__(self, app, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500
 
-        async def send_status(message) -> None:
+        async def send_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -199,7 +203,7 @@ def install_metrics(app: FastAPI, service: str, state: ServiceState | None = Non
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
 
-def start_worker_metrics_server(port: int, host: str):
+def start_worker_metrics_server(port: int, host: str) -> WSGIServer:
     """The worker's /metrics, served by its main process for all of its pool's children, on
     HOST like the HTTP services (loopback unless set otherwise). Returns the server."""
     from prometheus_client import start_http_server

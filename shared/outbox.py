@@ -92,7 +92,8 @@ def _head_of_queue_sent(session: Session, now: int) -> int | None:
     app = configure_celery()
     try:
         with app.connection_for_read() as connection:
-            raw = connection.default_channel.client.lindex(app.conf.task_default_queue, -1)
+            channel = connection.default_channel  # Redis's; kombu types it as StdChannel
+            raw = channel.client.lindex(app.conf.task_default_queue, -1)  # type: ignore[attr-defined]
         task_id = orjson.loads(raw)["headers"]["id"] if raw else None
     except Exception as exc:
         log.warning("could not read the head of the queue", extra={"error": str(exc)[:300]})

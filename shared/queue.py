@@ -5,6 +5,7 @@ REDIS_URL to its own redis-server before that)."""
 
 import base64
 import uuid
+from typing import Any
 
 import orjson
 import redis
@@ -58,7 +59,9 @@ def queue_depth() -> int:
     """Jobs waiting in the broker's queue (not yet taken by a worker)."""
     app = configure_celery()
     with app.connection_for_read() as connection:
-        return int(connection.default_channel.client.llen(app.conf.task_default_queue))
+        # The broker is Redis; kombu types default_channel as the abstract StdChannel.
+        channel = connection.default_channel
+        return int(channel.client.llen(app.conf.task_default_queue))  # type: ignore[attr-defined]
 
 
 def enqueue_extraction(task_id: str) -> None:
@@ -76,11 +79,17 @@ def enqueue_extractions(task_ids: list[str]) -> None:
     pipe.execute()
 
 
-def job_message(task_id: str) -> dict:
+def job_message(task_id: str) -> dict[str, Any]:
     """The message `send_task` would send for the job, made by Celery's own `as_task_v2`."""
     app = configure_celery()
+    # As send_task passes them, though the stubs want a tuple and a bool: args is shown in
+    # the message's argsrepr header, and ignore_result stays unset.
     message = app.amqp.as_task_v2(
-        task_id, EXTRACT_TASK, args=[task_id], reply_to=app.thread_oid, ignore_result=None
+        task_id,
+        EXTRACT_TASK,
+        args=[task_id],  # type: ignore[arg-type]
+        reply_to=app.thread_oid,
+        ignore_result=None,  # type: ignore[arg-type]
     )
     return {
         "body": base64.b64encode(orjson.dumps(message.body)).decode(),

@@ -5,6 +5,7 @@ import re
 import threading
 from collections import Counter
 from functools import lru_cache
+from types import ModuleType
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+|\d+(?:\.\d+)?")
@@ -33,14 +34,15 @@ _jieba_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _jieba():
+def _jieba() -> ModuleType:
     with _jieba_lock:
         import jieba
         import jieba.analyse
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
-        return jieba
+        loaded: ModuleType = jieba
+        return loaded
 
 
 def is_chinese(text: str) -> bool:

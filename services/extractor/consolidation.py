@@ -173,8 +173,10 @@ def decide(
 def _in_order(decision: Decision, memory: Memory, messages: dict[str, Message]) -> Decision:
     """A statement older than the memory it contradicts (from a late or retried job) does not
     replace it."""
-    if decision.relation == "update" and (
-        stated_at(memory, messages) < stated_at(decision.target.memory, messages)
+    if (
+        decision.relation == "update"
+        and decision.target is not None  # an update always has one
+        and stated_at(memory, messages) < stated_at(decision.target.memory, messages)
     ):
         return replace(decision, relation="superseded")
     return decision

@@ -41,8 +41,8 @@ def _number(text: str) -> int:
     return int(text) if text.isdigit() else ZH_NUMBERS.get(text, 1)
 
 
-Resolver = Callable[[re.Match, date], str]
-ZH_RULES: list[tuple[re.Pattern, Resolver]] = [
+Resolver = Callable[[re.Match[str], date], str]
+ZH_RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(r"大前天"), lambda m, d: str(d - timedelta(days=3))),
     (re.compile(r"前天"), lambda m, d: str(d - timedelta(days=2))),
     (re.compile(r"昨天|昨晚|昨日"), lambda m, d: str(d - timedelta(days=1))),
@@ -76,7 +76,7 @@ ZH_RULES: list[tuple[re.Pattern, Resolver]] = [
         lambda m, d: f"{d.year + {'前': -2, '去': -1, '今': 0, '明': 1}[m.group(1)]}年",
     ),
 ]
-EN_RULES: list[tuple[re.Pattern, Resolver]] = [
+EN_RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(r"\bthe day before yesterday\b", re.I), lambda m, d: str(d - timedelta(days=2))),
     (re.compile(r"\byesterday\b|\blast night\b", re.I), lambda m, d: str(d - timedelta(days=1))),
     (re.compile(r"\btoday\b|\btonight\b|\bthis morning\b", re.I), lambda m, d: str(d)),

@@ -3,6 +3,7 @@
 import json
 import logging
 
+from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from services.extractor.rules import PREFIX, extract_by_rules, normalize_time
@@ -93,7 +94,7 @@ def parse_output(raw: str, turns: list[Turn]) -> list[ExtractedMemory]:
 
 
 def extract_by_llm(turns: list[Turn]) -> list[ExtractedMemory]:
-    messages = [
+    messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": render_dialogue(turns)},
     ]

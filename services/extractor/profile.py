@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 _VALUE_END = r"(?=[，,。.；;！!？?、\s]|和|并|and\b|but\b|$)"
-SLOT_PATTERNS: list[tuple[str, re.Pattern]] = [
+SLOT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "residence",
         re.compile(

@@ -240,8 +240,9 @@ def _statement(
     day = said_on(turn)
     if day is None:
         return text, []
+    without_times: tuple[str, list[str]] = (text, [])
     return _or_as_said(
-        turn, "relative times", lambda: resolve_relative_times(text, day, lang), (text, [])
+        turn, "relative times", lambda: resolve_relative_times(text, day, lang), without_times
     )
 
 

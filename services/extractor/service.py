@@ -6,6 +6,8 @@ job's memories are replaced as a whole, so a second run writes nothing twice.
 
 import logging
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -30,7 +32,7 @@ from shared.memories import (
 )
 from shared.metrics import LAG, MEMORIES_WRITTEN
 from shared.outbox import take_lease
-from shared.vector_store import IndexedMemory, candidates, get_memory_index
+from shared.vector_store import IndexedMemory, MemoryIndex, candidates, get_memory_index
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
@@ -111,7 +113,7 @@ def _lexical_text(memory: Memory) -> str:
     )
 
 
-def _payload(memory: Memory) -> dict:
+def _payload(memory: Memory) -> dict[str, Any]:
     return {
         "project_id": memory.project_id,
         "user_id": memory.user_id,
@@ -155,7 +157,7 @@ def run_extraction(task_id: str) -> bool:
     extracted = extract(turns)
     rows = _rows(task, extracted, now)
     texts = [_indexed_text(m) for m in rows]
-    vectors = embedder.embed_passages(texts) if rows else []
+    vectors: np.ndarray | list[np.ndarray] = embedder.embed_passages(texts) if rows else []
     terms = {m.id: document_terms(_lexical_text(m)) for m in rows}
     # Two jobs of one user must each see the other's memories: one at a time, from the
     # lookup of neighbours to the commit.
@@ -175,9 +177,9 @@ def run_extraction(task_id: str) -> bool:
             gone = deleted_before_written(session, task.project_id, task.create_time, rows)
             if gone:  # deleted while the job waited: a delete wins over a job accepted before it
                 kept = [i for i, m in enumerate(rows) if m.id not in gone]
-                rows, vectors, decisions = (
-                    [seq[i] for i in kept] for seq in (rows, vectors, decisions)
-                )
+                rows = [rows[i] for i in kept]
+                vectors = [vectors[i] for i in kept]
+                decisions = [decisions[i] for i in kept]
             written, archived, merged = _apply(session, rows, vectors, decisions, now)
             task.status, task.update_time, task.error = "completed", now, None
             task.dispatch_time = now_ms()  # the lease ends
@@ -218,7 +220,7 @@ def _undo_previous_run(
 
 def _neighbours(
     session: Session,
-    index,
+    index: MemoryIndex,
     task: Task,
     memory: Memory,
     vector: np.ndarray,
@@ -237,20 +239,27 @@ def _neighbours(
 
 
 def _apply(
-    session: Session, rows: list[Memory], vectors, decisions: list[Decision], now: int
-) -> tuple[list, list[str], list]:
+    session: Session,
+    rows: list[Memory],
+    vectors: Iterable[np.ndarray],
+    decisions: list[Decision],
+    now: int,
+) -> tuple[list[tuple[Memory, np.ndarray]], list[str], list[tuple[Memory, np.ndarray]]]:
     """Writes the decisions; returns (memory, vector) pairs written, ids archived and
     (memory, vector) pairs merged into."""
-    written, archived, merged = [], [], []
+    written: list[tuple[Memory, np.ndarray]] = []
+    archived: list[str] = []
+    merged: list[tuple[Memory, np.ndarray]] = []
     for memory, vector, decision in zip(rows, vectors, decisions, strict=True):
         memory.memory_type = decision.memory_type
         # The target as it is now: another job may have archived it since it was compared.
-        target = decision.target and session.get(Memory, decision.target.memory.id)
+        neighbour = decision.target
+        target = session.get(Memory, neighbour.memory.id) if neighbour is not None else None
         if target is not None and target.status != "activated":
             target = None
-        if decision.relation == "duplicate" and target is not None:
+        if decision.relation == "duplicate" and neighbour is not None and target is not None:
             _merge(target, memory, now)
-            merged.append((target, decision.target.vector))
+            merged.append((target, neighbour.vector))
             continue
         if decision.relation == "superseded" and target is not None:
             # Said before the memory it contradicts (a late or retried job): its history.
@@ -284,7 +293,9 @@ def _merge(existing: Memory, duplicate: Memory, now: int) -> None:
 
 
 def _indexed(
-    memories: list[Memory], vectors, known_terms: dict[str, Terms] | None = None
+    memories: list[Memory],
+    vectors: Iterable[np.ndarray],
+    known_terms: dict[str, Terms] | None = None,
 ) -> list[IndexedMemory]:
     """Index points; words are segmented again only for memories whose text changed (merged
     into) or that were not segmented in this run."""

@@ -57,7 +57,7 @@ def create_app(run_relay: bool = True) -> FastAPI:
     app.include_router(memories_router, prefix=API_PREFIX)
 
     @app.get("/health", include_in_schema=False)
-    def health() -> dict:
+    def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

@@ -12,12 +12,15 @@ ASSETS = "/docs/assets"
 
 def install_docs(app: FastAPI) -> None:
     """Serves the page and its assets; the app must be created with docs_url=None."""
+    openapi_url = app.openapi_url
+    if openapi_url is None:
+        raise ValueError("the docs page needs the app's OpenAPI schema; openapi_url is None")
     app.mount(ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url,
+            openapi_url=openapi_url,
             title=f"{app.title} - docs",
             swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS}/swagger-ui.css",

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from services.retriever.service import search_memories
 from shared.filters import Condition, MemoryFilter
-from shared.http import install_error_handlers, ok
+from shared.http import JSONBytes, install_error_handlers, ok
 from shared.internal_http import internal_caller
 from shared.lexical import Terms
 from shared.logs import configure_logging
@@ -70,11 +70,11 @@ def create_app() -> FastAPI:
     internal = APIRouter(prefix="/internal", dependencies=[Depends(internal_caller)])
 
     @internal.post("/search")
-    def search(body: SearchQuery) -> dict:
+    def search(body: SearchQuery) -> JSONBytes:
         return ok(search_memories(body.project_id, body.request))
 
     @internal.post("/index/upsert")
-    def index_upsert(body: IndexUpsert) -> dict:
+    def index_upsert(body: IndexUpsert) -> JSONBytes:
         """Workers without a Qdrant server of their own write through this process."""
         get_memory_index().upsert(
             [
@@ -90,7 +90,7 @@ def create_app() -> FastAPI:
         return ok({"upserted": len(body.items)})
 
     @internal.post("/index/query")
-    def index_query(body: IndexQuery) -> dict:
+    def index_query(body: IndexQuery) -> JSONBytes:
         flt = body.filter and MemoryFilter(
             body.filter["mode"], tuple(Condition(**c) for c in body.filter["conditions"])
         )
@@ -105,12 +105,12 @@ def create_app() -> FastAPI:
         )
 
     @internal.post("/index/delete")
-    def index_delete(body: IndexDelete) -> dict:
+    def index_delete(body: IndexDelete) -> JSONBytes:
         get_memory_index().delete(body.ids)
         return ok({"deleted": len(body.ids)})
 
     @internal.post("/index/delete-user")
-    def index_delete_user(body: IndexUser) -> dict:
+    def index_delete_user(body: IndexUser) -> JSONBytes:
         """An erasure: every point of the user, whether SQL still knows it or not."""
         get_memory_index().delete_user(body.project_id, body.user_id)
         return ok({})
@@ -118,7 +118,7 @@ def create_app() -> FastAPI:
     app.include_router(internal)
 
     @app.get("/health")
-    def health() -> dict:
+    def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

@@ -111,7 +111,8 @@ def session_features(memory_logits: np.ndarray, conversations: list[str]) -> np.
 
 
 def linear(weights: tuple[float, ...], features: np.ndarray) -> np.ndarray:
-    return weights[0] + features @ np.asarray(weights[1:])
+    scores: np.ndarray = weights[0] + features @ np.asarray(weights[1:])
+    return scores
 
 
 def relativities(
@@ -134,7 +135,9 @@ def probability(
 ) -> np.ndarray:
     """The two models in turn: each memory alone, then with its conversation."""
     memory = linear(model.memory, features)
-    return 1.0 / (1.0 + np.exp(-linear(model.session, session_features(memory, conversations))))
+    logits = linear(model.session, session_features(memory, conversations))
+    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-logits))
+    return probabilities
 
 
 def rank(

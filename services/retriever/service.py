@@ -2,6 +2,7 @@
 read the memories from SQL, and build the instructions."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,7 @@ def ranked_pool(
     )
 
 
-def search_memories(project_id: str, request: SearchMemoryRequest) -> dict:
+def search_memories(project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
     flt = parse_filter(request.filter)
     embedder = get_embedder()
     pool = gather(get_memory_index(), embedder, request.query, project_id, request.user_id, flt)
@@ -97,7 +98,7 @@ def search_memories(project_id: str, request: SearchMemoryRequest) -> dict:
         for r in ranked_pool(pool, request.query, request.conversation_id, embedder)
         if request.relativity is None or r.relativity >= request.relativity
     ]
-    items: list[dict] = []
+    items: list[dict[str, Any]] = []
     with new_session() as session:
         # Rows of the best-ranked first, a few spare: points whose rows are gone (deleted, or
         # a job that never committed) are skipped and the next ones read.

@@ -10,7 +10,7 @@ true, numbers by value (1 == 1.0).
 import json
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, literal
+from sqlalchemy import Boolean, ColumnElement, SQLColumnExpression, literal
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 
@@ -19,14 +19,14 @@ class InfoEquals(ColumnElement[bool]):
     type = Boolean()
     inherit_cache = False  # no cache key: statements with it are compiled each time
 
-    def __init__(self, column: ColumnElement[Any], key: str, value: str | int | float | bool):
+    def __init__(self, column: SQLColumnExpression[Any], key: str, value: str | int | float | bool):
         self.column = column
         self.key = key
         self.value = value
 
 
 def info_equals(
-    column: ColumnElement[Any], key: str, value: str | int | float | bool
+    column: SQLColumnExpression[Any], key: str, value: str | int | float | bool
 ) -> ColumnElement[bool]:
     return InfoEquals(column, key, value)
 

@@ -2,16 +2,18 @@
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from shared.config import get_settings
 
 
-def _tune_sqlite(dbapi_conn, _record) -> None:
+def _tune_sqlite(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets the worker threads write while the API reads; foreign keys for cascades.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -53,7 +55,7 @@ def new_session() -> Session:
 _sqlite_writer = threading.Lock()
 
 
-def _writer_turn():
+def _writer_turn() -> AbstractContextManager[object]:
     return _sqlite_writer if get_engine().dialect.name == "sqlite" else nullcontext()
 
 

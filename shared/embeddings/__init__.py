@@ -2,12 +2,14 @@
 
 import threading
 
+import numpy as np
+
 from shared.config import get_settings
 from shared.embeddings.base import Embedder, in_batches
 from shared.metrics import EMBEDDING_SECONDS
 
 _lock = threading.Lock()
-_embedders: dict[tuple, Embedder] = {}
+_embedders: dict[tuple[str, float, str | None, str], Embedder] = {}
 
 
 def _build() -> Embedder:
@@ -46,14 +48,14 @@ class TimedEmbedder:
         self.dim, self.name = inner.dim, inner.name
         self.floor, self.ceiling, self.duplicate = inner.floor, inner.ceiling, inner.duplicate
 
-    def embed_queries(self, texts: list[str]):
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
         with EMBEDDING_SECONDS.labels("query").time():
             return self._inner.embed_queries(texts)
 
-    def embed_passages(self, texts: list[str]):
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
         return in_batches(self._embed_batch, texts, self.dim)
 
-    def _embed_batch(self, texts: list[str]):
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
         with EMBEDDING_SECONDS.labels("passage").time():
             return self._inner.embed_passages(texts)
 

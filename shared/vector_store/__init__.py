@@ -25,7 +25,7 @@ def _build() -> MemoryIndex:
     if settings.vector_store == "remote" and not settings.qdrant_url:
         from shared.vector_store.remote import RemoteIndex
 
-        return RemoteIndex(settings)  # type: ignore[return-value]  (writes only)
+        return RemoteIndex(settings)
     dim = get_embedder().dim
     if settings.qdrant_url or settings.vector_store == "qdrant-local":
         from shared.vector_store.qdrant_client_index import QdrantClientIndex

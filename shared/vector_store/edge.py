@@ -6,6 +6,7 @@ indexes), with a write-ahead log, so an acknowledged upsert survives a crash."""
 import logging
 import time
 from pathlib import Path
+from uuid import UUID
 
 import qdrant_edge as edge
 
@@ -85,7 +86,8 @@ class EdgeIndex:
 
     def delete(self, ids: list[str]) -> None:
         if ids:
-            self._shard.update(edge.UpdateOperation.delete_points(ids))
+            point_ids: list[int | UUID | str] = list(ids)
+            self._shard.update(edge.UpdateOperation.delete_points(point_ids))
 
     def delete_user(self, project_id: str, user_id: str) -> None:
         self._shard.update(

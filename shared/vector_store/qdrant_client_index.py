@@ -57,7 +57,10 @@ class QdrantClientIndex:
         with self._guard():
             if self._client.collection_exists(self.collection):
                 params = self._client.get_collection(self.collection).config.params
-                size = params.vectors[DENSE].size
+                vectors = params.vectors  # named vectors, as made below
+                size = (
+                    vectors[DENSE].size if isinstance(vectors, dict) and DENSE in vectors else None
+                )
                 if size != dim or LEXICAL not in (params.sparse_vectors or {}):
                     raise RuntimeError(
                         f"collection '{self.collection}' is not laid out for this version "

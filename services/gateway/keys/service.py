@@ -5,6 +5,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -96,7 +97,7 @@ class KeyCache:
         entry = self._entries.get(hash_key(key))
         return entry is not None and entry[1] is not None
 
-    def look_up(self, session_factory, key: str) -> AuthenticatedProject:
+    def look_up(self, session_factory: Callable[[], Session], key: str) -> AuthenticatedProject:
         """Reads the key from SQL and remembers the answer for CACHE_SECONDS."""
         digest = hash_key(key)
         with session_factory() as session:

@@ -1,5 +1,7 @@
 """The gateway's client for a retriever running as its own process."""
 
+from typing import Any
+
 from shared.config import Settings
 from shared.errors import SearchServiceUnavailable
 from shared.internal_http import InternalClient
@@ -15,6 +17,7 @@ class RetrieverClient:
             SearchServiceUnavailable,
         )
 
-    def search(self, project_id: str, request: SearchMemoryRequest) -> dict:
+    def search(self, project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
         query = SearchQuery(project_id=project_id, request=request)
-        return self._client.call("/internal/search", query.model_dump())
+        answer: dict[str, Any] = self._client.call("/internal/search", query.model_dump())
+        return answer

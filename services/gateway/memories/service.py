@@ -1,7 +1,9 @@
 """Reading, deleting and searching memories on behalf of one project."""
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from services.gateway.memories.search_client import RetrieverClient
 from shared.clock import now_ms
@@ -24,7 +26,7 @@ from shared.schemas import DeleteMemoryRequest, GetMemoryRequest, SearchMemoryRe
 from shared.vector_store import get_memory_index
 
 
-def get_memories(project_id: str, request: GetMemoryRequest) -> dict:
+def get_memories(project_id: str, request: GetMemoryRequest) -> dict[str, Any]:
     flt = parse_filter(request.filter)
     with new_session() as session:
         rows, total = page_memories(
@@ -66,7 +68,7 @@ def delete_memories(project_id: str, request: DeleteMemoryRequest) -> None:
         lock_out_jobs(session, project_id)
         now = now_ms()
         if request.memory_ids:
-            users = request.user_ids or [None]
+            users: Sequence[str | None] = request.user_ids or [None]  # None: any user
             ids = [
                 i
                 for user in users
@@ -105,7 +107,7 @@ def _retriever() -> RetrieverClient | None:
     return RetrieverClient(settings) if settings.retriever_url else None
 
 
-def search(project_id: str, request: SearchMemoryRequest) -> dict:
+def search(project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
     limit = get_settings().max_query_chars
     if limit and len(request.query) > limit:
         raise InputTooLarge(f"query of {len(request.query)} characters; the limit is {limit}")

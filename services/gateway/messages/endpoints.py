@@ -1,6 +1,6 @@
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 
@@ -40,7 +40,7 @@ def _clock(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _message_data(message: Message) -> dict:
+def _message_data(message: Message) -> dict[str, Any]:
     return {
         "id": message.id,
         "role": message.role,

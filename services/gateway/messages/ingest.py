@@ -24,15 +24,17 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.clock import now_ms
 from shared.config import get_settings
-from shared.db.models import Message, Task
+from shared.db.models import Base, Message, Task
 from shared.db.session import core_transaction, transaction
 from shared.errors import (
     APIError,
@@ -71,7 +73,7 @@ class _Add:
     # accepted less than a window before `received` makes this add its retry.
     earlier: str | None
     received: int
-    future: Future
+    future: Future[Accepted]
 
     @property
     def scope(self) -> tuple[str, str, str]:
@@ -167,22 +169,27 @@ def prepare(
 def _recognise_retries(connection: Connection, adds: list[_Add]) -> None:
     """An add whose request was accepted in the window before, less than a window ago, takes
     that add's identity: it is a retry across the windows' border."""
-    by_earlier: dict[str, list[_Add]] = {}
+    by_earlier: dict[str, list[tuple[_Add, str]]] = {}
     for add in adds:
         if add.earlier is not None:
-            by_earlier.setdefault(_task_id(add.earlier), []).append(add)
+            by_earlier.setdefault(_task_id(add.earlier), []).append((add, add.earlier))
     if not by_earlier:
         return
     window = retry_window_ms()
     for task_id, created in connection.execute(
         select(Task.id, Task.create_time).where(Task.id.in_(list(by_earlier)))
     ):
-        for add in by_earlier[task_id]:
+        for add, earlier in by_earlier[task_id]:
             if add.received - created < window:
-                add.identity = add.earlier
+                add.identity = earlier
 
 
-def _insert_new(connection: Connection, model: type, rows: list[dict], returning) -> set:
+def _insert_new(
+    connection: Connection,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    returning: InstrumentedAttribute[str],
+) -> set[str]:
     """INSERT ... ON CONFLICT DO NOTHING: rows another add stored first (in this process or
     another gateway) are skipped. Returns `returning` of the rows written."""
     if not rows:
@@ -198,8 +205,8 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
     stored again, and an add with no new message gets a job that is already complete."""
     _recognise_retries(connection, adds)
     now = now_ms()
-    messages: dict[tuple[str, str, str, str], dict] = {}
-    tasks: dict[str, dict] = {}
+    messages: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    tasks: dict[str, dict[str, Any]] = {}
     for add in adds:
         request = add.request
         for message, key in zip(request.messages, add.keys, strict=True):
@@ -301,7 +308,7 @@ def _commit_one_by_one(adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | 
     return (written, results) if written else None
 
 
-def _settle(future: Future, outcome: object) -> None:
+def _settle(future: Future[Accepted], outcome: Accepted | BaseException) -> None:
     """Answers an add, unless its client is gone (the future was cancelled)."""
     if future.cancelled():
         return
@@ -309,6 +316,9 @@ def _settle(future: Future, outcome: object) -> None:
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
+
+
+Item = TypeVar("Item")
 
 
 @contextmanager
@@ -323,7 +333,9 @@ def _answering_on_failure(adds: list[_Add]) -> Iterator[None]:
                 add.future.set_exception(InternalError())
 
 
-def _drain(waiting: queue.SimpleQueue, first, limit: int) -> tuple[list, bool]:
+def _drain(
+    waiting: queue.SimpleQueue[Item | None], first: Item, limit: int
+) -> tuple[list[Item], bool]:
     """`first` and whatever else is waiting, up to `limit`; and whether the end (None) came."""
     items = [first]
     while len(items) < limit:
@@ -359,7 +371,7 @@ class Ingest:
         request: AddMessageRequest,
         kind: str,
         idempotency_key: str | None = None,
-    ) -> Future:
+    ) -> Future[Accepted]:
         check_limits(request)
         check_idempotency_key(idempotency_key)
         add = prepare(project_id, request, kind, idempotency_key)

@@ -33,7 +33,7 @@ class JobWaiter:
 
     def __init__(self) -> None:
         self._waiting: dict[str, list[asyncio.Future[str]]] = {}
-        self._poller: asyncio.Task | None = None
+        self._poller: asyncio.Task[None] | None = None
 
     async def wait(self, task_id: str, timeout: float) -> str:
         """The job's status once it is no longer running, or "running" after `timeout`."""
