@@ -1,7 +1,8 @@
 """The extraction pipeline: a job's messages → memories → SQL rows and Qdrant points.
 
-A job may run twice (redelivery, outbox re-send): memory ids derive from the job id and the
-job's memories are replaced as a whole, so a second run writes nothing twice.
+A job may be delivered twice (redelivery, outbox re-send): its memories, and what they archive
+or merge, are committed in the transaction that marks it completed, and memory ids derive from
+the job id, so a second delivery finds it completed and writes nothing twice.
 """
 
 import logging
@@ -25,7 +26,6 @@ from shared.dead_letters import record_failure
 from shared.embeddings import get_embedder
 from shared.lexical import Terms, document_terms, spelled_date
 from shared.memories import (
-    delete_by_ids,
     deleted_before_written,
     hold_off_deletes,
     load_memories,
@@ -147,13 +147,6 @@ def run_extraction(task_id: str) -> bool:
         task.attempts += 1
         messages = {m.id: m for m in repository.task_messages(session, task_id)}
         turns = [Turn(m.id, m.role, m.content, m.chat_time) for m in messages.values()]
-        old_ids = repository.task_memory_ids(session, task_id)
-        restored = _undo_previous_run(session, task_id, old_ids, now)
-        delete_by_ids(session, old_ids)
-    if restored:  # back in the index before looking for neighbours
-        index.upsert(
-            _indexed(restored, embedder.embed_passages([_indexed_text(m) for m in restored]))
-        )
     extracted = extract(turns)
     rows = _rows(task, extracted, now)
     texts = [_indexed_text(m) for m in rows]
@@ -164,7 +157,7 @@ def run_extraction(task_id: str) -> bool:
     with serialised(task.project_id, task.user_id):
         with new_session() as session:
             neighbours = [
-                _neighbours(session, index, task, m, v, terms[m.id], old_ids)
+                _neighbours(session, index, task, m, v, terms[m.id])
                 for m, v in zip(rows, vectors, strict=True)
             ]
         decisions = decide(rows, [e.speaker for e in extracted], neighbours, messages)
@@ -188,8 +181,7 @@ def run_extraction(task_id: str) -> bool:
             index.upsert(
                 _indexed([m for m, _ in written + merged], [v for _, v in written + merged], terms)
             )
-            stale = sorted((set(old_ids) - {m.id for m, _ in written}) | set(archived))
-    index.delete(stale)
+    index.delete(archived)
     MEMORIES_WRITTEN.labels(task.project_id).inc(len(written))
     LAG.observe(max(0.0, (now_ms() - task.create_time) / 1000))
     log.info(
@@ -205,19 +197,6 @@ def run_extraction(task_id: str) -> bool:
     return True
 
 
-def _undo_previous_run(
-    session: Session, task_id: str, old_ids: list[str], now: int
-) -> list[Memory]:
-    """A job run again first takes back what its earlier run did to other memories: the
-    ones it archived are current again, the sources it merged into others are removed."""
-    restored = repository.memories_superseded_by(session, old_ids)
-    for memory in restored:
-        memory.status, memory.superseded_by, memory.update_time = "activated", None, now
-    for source in repository.sources_merged_elsewhere(session, task_id):
-        session.delete(source)
-    return restored
-
-
 def _neighbours(
     session: Session,
     index: MemoryIndex,
@@ -225,10 +204,8 @@ def _neighbours(
     memory: Memory,
     vector: np.ndarray,
     terms: Terms,
-    exclude: list[str],
 ) -> list[Neighbour]:
     found = candidates(index, vector, terms, task.project_id, task.user_id, None, limit=NEIGHBOURS)
-    found = [c for c in found if c.id not in exclude]
     rows = load_memories(session, task.project_id, [c.id for c in found])
     near = [
         Neighbour(rows[c.id], float(c.vector @ vector), c.vector)
