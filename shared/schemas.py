@@ -1,20 +1,17 @@
-"""Request and response models of the openmem v1 API (the edges of the service)."""
+"""What the openmem v1 API's domains share: the base of every request model, the fields and
+validators more than one domain uses, and the search request (the gateway's and the
+retriever's). Each domain's own models are in its `schemas.py`."""
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.clock import read_chat_time
 from shared.errors import InvalidParameter
 from shared.filters import parse_filter
 
-Role = Literal["user", "assistant", "system", "tool"]
-Scalar = str | int | float | bool
 
-
-class Request(BaseModel):
+class ApiRequest(BaseModel):
     """Clients send every optional field, as null when unset: null means absent, and fields
     this service does not implement are ignored."""
 
@@ -30,82 +27,6 @@ class Request(BaseModel):
 
 UserId = Field(min_length=1, max_length=100)
 MAX_COUNT = 2**31 - 1  # counts and pages past this would overflow SQL's LIMIT and OFFSET
-ConversationId = Field(min_length=1, max_length=100)
-
-
-def _storable(value: str) -> str:
-    """PostgreSQL refuses NUL in text (pydantic already refuses a lone surrogate). Refused at
-    the edge, a bad add never reaches the transaction it shares with other projects' adds."""
-    if "\x00" in value:
-        raise PydanticCustomError("nul_character", "contains a NUL character (\\u0000)")
-    return value
-
-
-StorableText = Annotated[str, AfterValidator(_storable)]
-CHAT_TIME_CHARS = 64  # the messages.chat_time column
-
-
-def _chat_time(value: str) -> str:
-    """A time the extractor can date memories by, kept as sent. Years run from 1 to 9999
-    (what a date holds): "99999-01-01" or SQL would otherwise come back as a memory_time."""
-    if len(value) > CHAT_TIME_CHARS or read_chat_time(value) is None:
-        raise PydanticCustomError(
-            "chat_time",
-            "is not a date and time (ISO 8601 such as '2025-06-11 10:00:00', "
-            "'2025/06/11', or '1:56 pm on 8 May, 2023'; years 1 to 9999)",
-        )
-    return value
-
-
-TAG_CHARS = 200  # the memory_tags.tag column
-Tag = Annotated[str, Field(max_length=TAG_CHARS), AfterValidator(_storable)]
-
-
-def _storable_scalar(value: Scalar) -> Scalar:
-    """Info values as the store keeps them: no NaN or infinity (PostgreSQL's JSON has none),
-    no integer past 64 bits (orjson writes none)."""
-    if isinstance(value, str):
-        return _storable(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise PydanticCustomError("finite_number", "must be a finite number")
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
-        raise PydanticCustomError("int_range", "must be an integer of at most 64 bits")
-    return value
-
-
-InfoValue = Annotated[Scalar, AfterValidator(_storable_scalar)]
-
-
-class ChatMessage(Request):
-    role: Role
-    content: StorableText = Field(min_length=1)
-    chat_time: Annotated[StorableText, AfterValidator(_chat_time)] | None = None
-
-
-class AddMessageRequest(Request):
-    user_id: StorableText = UserId
-    conversation_id: StorableText = ConversationId
-    messages: list[ChatMessage] = Field(min_length=1)
-    agent_id: StorableText | None = Field(None, max_length=100)
-    app_id: StorableText | None = Field(None, max_length=100)
-    tags: list[Tag] | None = None
-    info: dict[StorableText, InfoValue] | None = None
-    async_mode: bool = True
-
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_async_mode(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "asyncMode" in data and data.get("async_mode") is None:
-            data = {**data, "async_mode": data["asyncMode"]}
-        return data
-
-
-class AddFeedbackRequest(Request):
-    user_id: StorableText = UserId
-    conversation_id: StorableText = ConversationId
-    feedback_content: StorableText = Field(min_length=1)
-    agent_id: StorableText | None = Field(None, max_length=100)
-    app_id: StorableText | None = Field(None, max_length=100)
 
 
 def _parsable_filter(raw: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +42,9 @@ def _parsable_filter(raw: dict[str, Any]) -> dict[str, Any]:
 Filter = Annotated[dict[str, Any], AfterValidator(_parsable_filter)]
 
 
-class SearchMemoryRequest(Request):
+# Shared, not in the memories domain: the retriever, its own process, receives it too and
+# must not depend on the gateway's package.
+class SearchMemoryRequest(ApiRequest):
     query: str = Field(min_length=1)
     user_id: str = UserId
     conversation_id: str | None = Field(None, max_length=100)
@@ -131,35 +54,6 @@ class SearchMemoryRequest(Request):
     return_matches: bool = True
     return_instruction: bool = False
     return_full_instruction: bool = False
-
-
-class GetMessageRequest(Request):
-    user_id: str = UserId
-    conversation_id: str = ConversationId
-    message_limit_number: int | None = Field(None, ge=1, le=MAX_COUNT)
-
-
-class GetMemoryRequest(Request):
-    user_id: str = UserId
-    page: int = Field(1, ge=1, le=MAX_COUNT)
-    size: int = Field(10, ge=1, le=50)
-    filter: Filter | None = None
-
-
-class DeleteMemoryRequest(Request):
-    memory_ids: list[str] | None = None
-    user_id: str | None = Field(None, min_length=1, max_length=100)
-    filter: Filter | None = None
-    # Legacy shape: {user_ids, memory_ids}.
-    user_ids: list[str] | None = None
-
-
-class DeleteUserRequest(Request):
-    user_id: str = UserId
-
-
-class GetStatusRequest(Request):
-    task_id: str = Field(min_length=1, max_length=100)  # ids are UUIDs; bounds the echo
 
 
 class SearchQuery(BaseModel):

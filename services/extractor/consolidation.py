@@ -26,7 +26,6 @@ from sqlalchemy import text
 
 from services.extractor.profile import contradicts, is_profile_fact
 from services.extractor.rules import normalize_time
-from shared.config import get_settings
 from shared.db.models import Memory, Message
 from shared.db.session import get_engine
 from shared.embeddings import get_embedder
@@ -159,9 +158,10 @@ def decide(
     speakers: list[str],
     neighbours: list[list[Neighbour]],
     messages: dict[str, Message],
+    use_llm: bool,
 ) -> list[Decision]:
     """`messages`: the job's own, by id (its new memories' sources)."""
-    if get_settings().llm_enabled and any(neighbours):
+    if use_llm and any(neighbours):
         decisions = decide_by_llm(memories, speakers, neighbours)
     else:
         decisions = [

@@ -48,8 +48,8 @@ def warm_up() -> None:
     get_memory_index()
 
 
-def extract(turns: list[Turn]) -> list[ExtractedMemory]:
-    if get_settings().llm_enabled:
+def extract(turns: list[Turn], use_llm: bool) -> list[ExtractedMemory]:
+    if use_llm:
         return extract_by_llm(turns)
     return extract_by_rules(turns)
 
@@ -138,6 +138,7 @@ def run_extraction(task_id: str) -> bool:
     Extraction, embedding and the comparison with existing memories happen outside any write
     transaction; only the final writes hold one, briefly, so adds are not kept waiting."""
     now = now_ms()
+    use_llm = get_settings().llm_enabled
     index = get_memory_index()
     embedder = get_embedder()
     with transaction() as session:
@@ -147,7 +148,7 @@ def run_extraction(task_id: str) -> bool:
         task.attempts += 1
         messages = {m.id: m for m in repository.task_messages(session, task_id)}
         turns = [Turn(m.id, m.role, m.content, m.chat_time) for m in messages.values()]
-    extracted = extract(turns)
+    extracted = extract(turns, use_llm)
     rows = _rows(task, extracted, now)
     texts = [_indexed_text(m) for m in rows]
     vectors: np.ndarray | list[np.ndarray] = embedder.embed_passages(texts) if rows else []
@@ -160,7 +161,7 @@ def run_extraction(task_id: str) -> bool:
                 _neighbours(session, index, task, m, v, terms[m.id])
                 for m, v in zip(rows, vectors, strict=True)
             ]
-        decisions = decide(rows, [e.speaker for e in extracted], neighbours, messages)
+        decisions = decide(rows, [e.speaker for e in extracted], neighbours, messages, use_llm)
         with transaction() as session:
             # Before the task row: an erasure takes the delete lock, then the user's task rows.
             hold_off_deletes(session, task.project_id)

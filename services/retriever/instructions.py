@@ -4,7 +4,6 @@
 import logging
 import re
 
-from shared.config import get_settings
 from shared.llm import chat
 from shared.text import language
 
@@ -81,9 +80,9 @@ WHAT = {
 }
 
 
-def build(kind: str, query: str, memory_values: list[str]) -> str:
+def build(kind: str, query: str, memory_values: list[str], use_llm: bool) -> str:
     template = template_instruction if kind == "instruction" else template_full_instruction
-    if not get_settings().llm_enabled or not memory_values:
+    if not use_llm or not memory_values:
         return template(query, memory_values)
     facts = "\n".join(f"- {f}" for f in _facts(memory_values))
     try:

@@ -8,7 +8,7 @@ import numpy as np
 
 from services.retriever import instructions
 from services.retriever.ranking import Ranked, named_subjects, rank, without_names
-from shared.config import get_settings
+from shared.config import Settings, get_settings
 from shared.db.session import new_session
 from shared.embeddings import get_embedder
 from shared.embeddings.base import Embedder
@@ -63,9 +63,8 @@ def gather(
     return Pool(list(unique.values()), lexical, names, vector)
 
 
-def cosine_span(embedder: Embedder) -> tuple[float, float]:
+def cosine_span(embedder: Embedder, settings: Settings) -> tuple[float, float]:
     """The cosines of unrelated text and of a paraphrase: configured, else the embedder's."""
-    settings = get_settings()
     floor = settings.relativity_floor if settings.relativity_floor is not None else embedder.floor
     ceiling = (
         settings.relativity_ceiling if settings.relativity_ceiling is not None else embedder.ceiling
@@ -74,7 +73,11 @@ def cosine_span(embedder: Embedder) -> tuple[float, float]:
 
 
 def ranked_pool(
-    pool: Pool, query: str, conversation_id: str | None, embedder: Embedder
+    pool: Pool,
+    query: str,
+    conversation_id: str | None,
+    span: tuple[float, float],
+    conversation_boost: float,
 ) -> list[Ranked]:
     return rank(
         pool.candidates,
@@ -83,19 +86,23 @@ def ranked_pool(
         pool.names,
         query,
         conversation_id,
-        cosine_span(embedder),
-        conversation_boost=get_settings().conversation_boost,
+        span,
+        conversation_boost=conversation_boost,
     )
 
 
 def search_memories(project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
+    settings = get_settings()
     flt = parse_filter(request.filter)
     embedder = get_embedder()
+    span = cosine_span(embedder, settings)
     pool = gather(get_memory_index(), embedder, request.query, project_id, request.user_id, flt)
     limit = request.memory_limit_number
     ranked = [
         r
-        for r in ranked_pool(pool, request.query, request.conversation_id, embedder)
+        for r in ranked_pool(
+            pool, request.query, request.conversation_id, span, settings.conversation_boost
+        )
         if request.relativity is None or r.relativity >= request.relativity
     ]
     items: list[dict[str, Any]] = []
@@ -117,10 +124,14 @@ def search_memories(project_id: str, request: SearchMemoryRequest) -> dict[str, 
     return {
         "memory_detail_list": items if request.return_matches else [],
         "message_detail_list": None,
-        "instruction": instructions.build("instruction", request.query, values)
+        "instruction": instructions.build(
+            "instruction", request.query, values, settings.llm_enabled
+        )
         if request.return_instruction
         else None,
-        "full_instruction": instructions.build("full_instruction", request.query, values)
+        "full_instruction": instructions.build(
+            "full_instruction", request.query, values, settings.llm_enabled
+        )
         if request.return_full_instruction
         else None,
     }

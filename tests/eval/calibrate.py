@@ -54,6 +54,7 @@ def ingest(data_dir: Path, conversations: list) -> dict:
 def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
     from services.retriever.ranking import memory_features
     from services.retriever.service import cosine_span, gather
+    from shared.config import get_settings
     from shared.db.session import new_session
     from shared.embeddings import get_embedder
     from shared.memories import load_memories
@@ -61,7 +62,7 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
     from shared.vector_store import get_memory_index
 
     embedder, index = get_embedder(), get_memory_index()
-    span = cosine_span(embedder)
+    span = cosine_span(embedder, get_settings())
     project = "default"
     asks = [
         (

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from services.extractor import service as extractor
 from services.gateway.messages import ingest
 from services.gateway.messages.ingest import Ingest, get_ingest, prepare, write
+from services.gateway.messages.schemas import AddMessageRequest, ChatMessage
 from shared.config import get_settings
 from shared.db.models import Message
 from shared.db.session import core_transaction, new_session
 from shared.errors import InvalidParameter
-from shared.schemas import AddMessageRequest, ChatMessage
 from tests.stack import Stack
 
 
@@ -248,7 +248,9 @@ def test_sixty_sync_adds_waiting_leave_the_server_answering(stack: Stack, monkey
     thread each (40) would leave none for them."""
     released = threading.Event()
     extract = extractor.extract
-    monkeypatch.setattr(extractor, "extract", lambda turns: released.wait(60) and extract(turns))
+    monkeypatch.setattr(
+        extractor, "extract", lambda turns, use_llm: released.wait(60) and extract(turns, use_llm)
+    )
     user = _user()
     other_key = stack.new_key(f"other-{uuid.uuid4().hex[:6]}")  # its lookup needs a thread
     with ThreadPoolExecutor(80) as pool:

@@ -71,9 +71,9 @@ def held_jobs(monkeypatch: pytest.MonkeyPatch, where: str) -> Iterator[HeldJobs]
         gate.results.setdefault(task_id, []).append(wrote)
         return wrote
 
-    def held_extract(turns):
+    def held_extract(turns, use_llm):
         gate.arrive(" ".join(t.content for t in turns))
-        return extract(turns)
+        return extract(turns, use_llm)
 
     monkeypatch.setattr(extractor, "run_extraction", held_run)
     if where == "extracting":

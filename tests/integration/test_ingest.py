@@ -5,8 +5,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from services.gateway.messages.ingest import Accepted, Ingest, get_ingest, prepare, write
+from services.gateway.messages.schemas import AddMessageRequest
 from shared.db.session import core_transaction
-from shared.schemas import AddMessageRequest
 from tests.stack import Stack
 
 

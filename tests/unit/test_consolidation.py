@@ -82,7 +82,7 @@ def test_llm_decides_when_configured(llm: FakeLLM) -> None:
     )
     new = memory("[user's view] The user went with the Galaxy S24.")
     (decision,) = decide(
-        [new], ["user"], [[near("[user's view] The user has a Pixel 6.", 0.65)]], {}
+        [new], ["user"], [[near("[user's view] The user has a Pixel 6.", 0.65)]], {}, use_llm=True
     )
     assert (decision.relation, decision.target.memory.id, decision.memory_type) == (
         "update",
@@ -115,20 +115,30 @@ def test_llm_decides_when_configured(llm: FakeLLM) -> None:
 def test_bad_llm_decisions_fall_back_to_the_rules(llm: FakeLLM, reply: str) -> None:
     llm.replies.append(reply)
     new = memory("[user观点]用户搬到了上海。")
-    (decision,) = decide([new], ["user"], [[near("[user观点]用户住在杭州。", 0.86)]], {})
+    (decision,) = decide(
+        [new], ["user"], [[near("[user观点]用户住在杭州。", 0.86)]], {}, use_llm=True
+    )
     assert decision.relation == "update" and decision.target.memory.id == "old"
 
 
 def test_the_later_statement_is_current_whichever_job_runs_last() -> None:
     old_home, new_home = "[user观点]用户住在杭州。", "[user观点]用户搬到了上海。"
     (late,) = decide(
-        [memory(new_home, said=JUNE)], ["user"], [[near(old_home, 0.86, said=JANUARY)]], {}
+        [memory(new_home, said=JUNE)],
+        ["user"],
+        [[near(old_home, 0.86, said=JANUARY)]],
+        {},
+        use_llm=False,
     )
     assert (late.relation, late.target.memory.id) == ("update", "old")
     # The January statement's job runs after June's (a retry): it is the history.
     january = memory(old_home, said=Message(id="m-january", chat_time=None, create_time=0))
     (early,) = decide(
-        [january], ["user"], [[near(new_home, 0.86, said=JUNE)]], {"m-january": JANUARY}
+        [january],
+        ["user"],
+        [[near(new_home, 0.86, said=JUNE)]],
+        {"m-january": JANUARY},
+        use_llm=False,
     )  # the job's own messages, by id
     assert (early.relation, early.target.memory.id) == ("superseded", "old")
 

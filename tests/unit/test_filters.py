@@ -2,10 +2,11 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from services.gateway.memories.schemas import DeleteMemoryRequest, GetMemoryRequest
 from shared.errors import InvalidParameter
 from shared.filters import MAX_CONDITIONS, MAX_EPOCH_MS, MIN_EPOCH_MS, Condition, parse_filter
 from shared.http import error_from_validation
-from shared.schemas import DeleteMemoryRequest, GetMemoryRequest, SearchMemoryRequest
+from shared.schemas import SearchMemoryRequest
 
 
 def test_and_or_and_every_field() -> None:

@@ -12,11 +12,12 @@ from pydantic import ValidationError
 from services.extractor.dates import resolve_relative_times
 from services.extractor.rules import extract_by_rules
 from services.extractor.schemas import Turn
+from services.gateway.messages.schemas import AddMessageRequest
 from shared.errors import APIError, InvalidParameter
 from shared.filters import parse_filter
 from shared.http import error_from_validation
 from shared.lexical import document_terms, query_terms
-from shared.schemas import AddMessageRequest, SearchMemoryRequest
+from shared.schemas import SearchMemoryRequest
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

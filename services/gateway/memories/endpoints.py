@@ -2,13 +2,13 @@ from fastapi import APIRouter
 
 from services.gateway.deps import CurrentProject
 from services.gateway.memories import service
-from shared.http import JSONBytes, ok
-from shared.schemas import (
+from services.gateway.memories.schemas import (
     DeleteMemoryRequest,
     DeleteUserRequest,
     GetMemoryRequest,
-    SearchMemoryRequest,
 )
+from shared.http import JSONBytes, ok
+from shared.schemas import SearchMemoryRequest
 
 router = APIRouter()
 

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from services.gateway.memories.schemas import DeleteMemoryRequest, GetMemoryRequest
 from services.gateway.memories.search_client import RetrieverClient
 from shared.clock import now_ms
 from shared.config import get_settings
@@ -22,7 +23,7 @@ from shared.memories import (
     to_item,
     with_history,
 )
-from shared.schemas import DeleteMemoryRequest, GetMemoryRequest, SearchMemoryRequest
+from shared.schemas import SearchMemoryRequest
 from shared.vector_store import get_memory_index
 
 

@@ -7,17 +7,17 @@ from fastapi import APIRouter, Header
 from services.gateway.deps import CurrentProject
 from services.gateway.messages import service
 from services.gateway.messages.ingest import get_ingest
-from services.gateway.messages.waiting import wait_for_job
-from shared.config import get_settings
-from shared.db.models import Message
-from shared.http import JSONBytes, ok
-from shared.schemas import (
+from services.gateway.messages.schemas import (
     AddFeedbackRequest,
     AddMessageRequest,
     ChatMessage,
     GetMessageRequest,
     GetStatusRequest,
 )
+from services.gateway.messages.waiting import wait_for_job
+from shared.config import get_settings
+from shared.db.models import Message
+from shared.http import JSONBytes, ok
 
 router = APIRouter()
 # A client's name for one add: the same key sent again is a retry, whatever the time.

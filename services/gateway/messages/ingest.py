@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute
 
+from services.gateway.messages.schemas import AddMessageRequest, ChatMessage
 from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.models import Base, Message, Task
@@ -45,7 +46,6 @@ from shared.errors import (
 )
 from shared.metrics import ADDS_PER_COMMIT
 from shared.queue import enqueue_extractions
-from shared.schemas import AddMessageRequest, ChatMessage
 from shared.singleton import PerProcess
 
 log = logging.getLogger(__name__)
