@@ -39,7 +39,7 @@ def reset_runtime() -> None:
     session.get_engine.cache_clear()
     session._session_factory.cache_clear()
     vector_store.close_memory_index()
-    memories_service._retriever.cache_clear()
+    memories_service._searcher.cache_clear()
     get_llm.cache_clear()
     key_cache._entries.clear()
 

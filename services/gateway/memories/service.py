@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from services.gateway.memories.schemas import DeleteMemoryRequest, GetMemoryRequest
-from services.gateway.memories.search_client import RetrieverClient
+from services.gateway.memories.search_client import Searcher, searcher_for
 from shared.clock import now_ms
 from shared.config import get_settings
 from shared.db.session import new_session, transaction
@@ -103,18 +103,12 @@ def erase_user(project_id: str, user_id: str) -> Erased:
 
 
 @lru_cache
-def _retriever() -> RetrieverClient | None:
-    settings = get_settings()
-    return RetrieverClient(settings) if settings.retriever_url else None
+def _searcher() -> Searcher:
+    return searcher_for(get_settings())
 
 
 def search(project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
     limit = get_settings().max_query_chars
     if limit and len(request.query) > limit:
         raise InputTooLarge(f"query of {len(request.query)} characters; the limit is {limit}")
-    client = _retriever()
-    if client is not None:
-        return client.search(project_id, request)
-    from services.retriever.service import search_memories
-
-    return search_memories(project_id, request)
+    return _searcher().search(project_id, request)
