@@ -17,20 +17,38 @@ memos erase-user --project P --user U
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+    from shared.runtime import Runtime
 
 
 def _when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
 
 
-def _keys(args: argparse.Namespace) -> int:
-    from services.gateway.keys import repository, service
+@contextmanager
+def _runtime(settings: "Settings") -> Iterator["Runtime"]:
+    """The command's runtime, its database migrated, closed when the command ends."""
     from shared.db.migrate import upgrade_database
-    from shared.db.session import transaction
+    from shared.runtime import Runtime
 
-    upgrade_database()
-    with transaction() as session:
+    runtime = Runtime(settings)
+    try:
+        upgrade_database(runtime.db)
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _keys(runtime: "Runtime", args: argparse.Namespace) -> int:
+    from services.gateway.keys import repository, service
+
+    with runtime.db.transaction() as session:
         if args.keys_command == "create":
             row, key = service.create_key(session, args.project, args.name)
             print(
@@ -54,11 +72,11 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jobs(args: argparse.Namespace) -> int:
+def _jobs(runtime: "Runtime", args: argparse.Namespace) -> int:
     from shared.dead_letters import failed_jobs, replay
 
     if args.jobs_command == "failed":
-        for job in failed_jobs():
+        for job in failed_jobs(runtime.db):
             print(
                 f"{job.task_id}  project={job.project_id}  user={job.user_id}  "
                 f"attempts={job.attempts}  at={_when(job.fail_time)}  {job.error}"
@@ -67,18 +85,18 @@ def _jobs(args: argparse.Namespace) -> int:
     if not args.all and not args.task_id:
         print("give a TASK_ID or --all", file=sys.stderr)
         return 2
-    count = replay(None if args.all else args.task_id)
+    count = replay(runtime.db, runtime.queue, None if args.all else args.task_id)
     print(f"replayed {count} job(s)")
     return 0
 
 
-def _erase_user(args: argparse.Namespace) -> int:
+def _erase_user(runtime: "Runtime", args: argparse.Namespace) -> int:
+    from services.gateway.memories.search_client import retriever_for
     from services.gateway.memories.service import erase_user
-    from shared.db.migrate import upgrade_database
 
-    upgrade_database()
+    retriever = retriever_for(runtime)
     try:
-        erased = erase_user(args.project, args.user)
+        erased = erase_user(runtime.db, retriever, args.project, args.user)
     except RuntimeError as exc:  # the embedded index is open in a running `memos serve`
         print(
             f"{exc}\nnothing was erased: stop `memos serve`, or call POST "
@@ -86,6 +104,8 @@ def _erase_user(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        retriever.close()
     print(
         f"erased user {args.user} of project {args.project}: {erased.messages} message(s), "
         f"{erased.memories} memory(ies), {erased.jobs} job(s), "
@@ -94,20 +114,21 @@ def _erase_user(args: argparse.Namespace) -> int:
     return 0
 
 
-def _size_math_thread_pools() -> None:
+def _size_math_thread_pools(settings: "Settings") -> None:
     """BLAS and OpenMP pools of EMBEDDING_THREADS threads (1 by default), set before numpy
     loads: the service multiplies small matrices, and pool threads spinning on a busy machine
     made a worker's embeddings six times slower (measured: 300 jobs took 16.4 s, 10.2 s with
     one thread). An explicit OPENBLAS_NUM_THREADS (or OMP_, MKL_) wins."""
-    from shared.config import get_settings
-
-    threads = str(max(1, get_settings().embedding_threads))
+    threads = str(max(1, settings.embedding_threads))
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, threads)
 
 
 def main(argv: list[str] | None = None) -> int:
-    _size_math_thread_pools()
+    from shared.config import Settings
+
+    settings = Settings()  # the one read of the environment; everything below is given it
+    _size_math_thread_pools(settings)
     parser = argparse.ArgumentParser(
         prog="memos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -143,69 +164,76 @@ def main(argv: list[str] | None = None) -> int:
     # own user only.
     os.umask(0o077)
     if args.command in ("gateway", "retriever", "worker"):
-        from shared.config import get_settings
         from shared.internal_http import unsafe_token_reason
 
-        reason = unsafe_token_reason(args.command, get_settings())
+        reason = unsafe_token_reason(args.command, settings)
         if reason:
             print(reason, file=sys.stderr)
             return 2
+    if args.command in ("serve", "gateway", "retriever", "worker"):
+        from shared.logs import configure_logging
+
+        configure_logging(settings)
     if args.command == "serve":
         from services.embedded import serve
 
-        serve()
+        serve(settings)
         return 0
     if args.command in ("gateway", "retriever"):
-        return _run_http(args.command)
+        return _run_http(args.command, settings)
     if args.command == "worker":
-        from shared.config import get_settings
-
-        settings = get_settings()
         if not settings.qdrant_url and settings.vector_store != "remote":
             parser.error(
                 "a worker process needs a shared index: QDRANT_URL (a Qdrant server) "
                 "or VECTOR_STORE=remote with INDEX_URL (a retriever that owns one); "
                 "the embedded mode runs its worker inside `memos serve`"
             )
-        from services.extractor.tasks import celery_app
-        from shared.metrics import start_worker_metrics_server
-
-        if settings.worker_metrics_port:
-            start_worker_metrics_server(settings.worker_metrics_port, settings.host)
-        celery_app.worker_main(["worker", "--loglevel=INFO", *extra])
-        return 0
-    if args.command == "migrate":
-        from shared.db.migrate import upgrade_database
-
-        upgrade_database()
-        print("database is at the latest migration")
-        return 0
-    if args.command == "erase-user":
-        return _erase_user(args)
-    return _keys(args) if args.command == "keys" else _jobs(args)
+        return _run_worker(settings, extra)
+    with _runtime(settings) as runtime:
+        if args.command == "migrate":
+            print("database is at the latest migration")
+            return 0
+        if args.command == "erase-user":
+            return _erase_user(runtime, args)
+        return _keys(runtime, args) if args.command == "keys" else _jobs(runtime, args)
 
 
-def _run_http(name: str) -> int:
+def _run_worker(settings: "Settings", celery_args: list[str]) -> int:
+    from services.extractor.tasks import prepare_children, register_tasks
+    from shared.metrics import start_worker_metrics_server
+    from shared.runtime import Runtime
+
+    if settings.worker_metrics_port:
+        start_worker_metrics_server(settings.worker_metrics_port, settings.host)
+    runtime = Runtime(settings)  # before the pool forks; each child loads its own models
+    try:
+        prepare_children(runtime, register_tasks(runtime))
+        runtime.queue.app.worker_main(["worker", "--loglevel=INFO", *celery_args])
+    finally:
+        runtime.close()
+    return 0
+
+
+def _run_http(name: str, settings: "Settings") -> int:
     import uvicorn
 
     from services.embedded import KEEP_ALIVE_SECONDS
-    from shared.config import get_settings
+    from services.gateway.app import create_app as gateway_app
+    from services.retriever.app import create_app as retriever_app
+    from shared.runtime import Runtime
 
-    settings = get_settings()
-    factory = (
-        "services.gateway.app:create_app"
-        if name == "gateway"
-        else "services.retriever.app:create_app"
-    )
-    uvicorn.run(
-        factory,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
+    runtime = Runtime(settings)
+    try:
+        uvicorn.run(
+            gateway_app(runtime) if name == "gateway" else retriever_app(runtime),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+    finally:
+        runtime.close()
     return 0
 
 

@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.config import get_settings
+from shared.config import Settings
+from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 # Longer than clients keep idle connections (httpx: 5 s), so the server never closes one just
@@ -166,14 +167,17 @@ class EmbeddedRedis:
 
 
 class InProcessWorker:
-    """A Celery worker with a thread pool, consuming the same queue a separate worker would."""
+    """A Celery worker with a thread pool, consuming the same queue a separate worker would,
+    over the runtime of the process it runs in."""
 
-    def __init__(self, concurrency: int) -> None:
-        from services.extractor.tasks import celery_app
-        from shared.queue import configure_celery
+    def __init__(self, runtime: Runtime, concurrency: int) -> None:
+        from services.extractor.tasks import register_tasks
 
-        configure_celery()
-        self._worker = celery_app.WorkController(
+        self._extractor = register_tasks(runtime)
+        # The thread pool runs each job through the default app's tasks, not the worker's
+        # own: this runtime's app is made the default (one embedded worker per process).
+        runtime.queue.app.set_default()
+        self._worker = runtime.queue.app.WorkController(
             pool="threads",
             concurrency=concurrency,
             loglevel="WARNING",
@@ -187,9 +191,7 @@ class InProcessWorker:
         )
 
     def start(self) -> None:
-        from services.extractor.service import warm_up
-
-        warm_up()
+        self._extractor.warm_up()
         self._thread.start()
 
     def stop(self) -> None:
@@ -197,50 +199,45 @@ class InProcessWorker:
         self._thread.join(timeout=10)
 
 
-def bootstrap_key() -> str | None:
+def bootstrap_key(runtime: Runtime) -> str | None:
     """A key for the default project on a fresh data dir, kept in data_dir/api-key so every
     `make run` prints a working one."""
     from services.gateway.keys.service import create_key, key_is_active
-    from shared.db.session import new_session, transaction
 
-    settings = get_settings()
+    settings = runtime.settings
     path = settings.data_dir / "api-key"
     if path.exists():
         key = path.read_text().strip()
-        with new_session() as session:
+        with runtime.db.session() as session:
             if key_is_active(session, key):
                 return key
-    with transaction() as session:
+    with runtime.db.transaction() as session:
         _, key = create_key(session, settings.bootstrap_project, name="bootstrap")
     path.write_text(key + "\n")
     path.chmod(0o600)
     return key
 
 
-def serve() -> None:
+def serve(settings: Settings) -> None:
+    """Gateway, retriever and worker threads in this process, over one runtime."""
     import uvicorn
 
     from services.gateway.app import create_app
     from shared.db.migrate import upgrade_database
-    from shared.logs import configure_logging
-    from shared.vector_store import close_memory_index
 
     # Extraction is pure Python in this same process: switching threads every 1 ms instead
     # of 5 lets searches in (another user's search p95 while a 2 MB add extracts: 75 ms at
     # the default, 36-39 ms at 1 ms; idle unchanged).
     sys.setswitchinterval(0.001)
-    settings = get_settings()
     make_private_dir(settings.data_dir)
     broker = None
     if settings.embedded_queue:
         broker = EmbeddedRedis(settings.data_dir)
-        os.environ["REDIS_URL"] = broker.url
-        get_settings.cache_clear()
-        settings = get_settings()
-    configure_logging()
-    upgrade_database()
-    key = bootstrap_key()
-    worker = InProcessWorker(settings.worker_threads)
+        settings = settings.model_copy(update={"redis_url": broker.url})
+    runtime = Runtime(settings)
+    upgrade_database(runtime.db)
+    key = bootstrap_key(runtime)
+    worker = InProcessWorker(runtime, settings.worker_threads)
     worker.start()
     base = f"http://{settings.host}:{settings.port}/api/openmem/v1"
     print(
@@ -251,7 +248,7 @@ def serve() -> None:
     )
     try:
         uvicorn.run(
-            create_app(),
+            create_app(runtime),
             host=settings.host,
             port=settings.port,
             log_config=None,
@@ -260,6 +257,6 @@ def serve() -> None:
         )
     finally:
         worker.stop()
-        close_memory_index()
+        runtime.close()
         if broker:
             broker.stop()

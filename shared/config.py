@@ -1,6 +1,6 @@
-"""The one Settings class: every knob comes from an environment variable."""
+"""The one Settings class: every knob comes from an environment variable, read once where a
+process is built (its Runtime, shared/runtime.py)."""
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,8 +112,3 @@ class Settings(BaseSettings):
     @property
     def worker_threads(self) -> int:
         return self.worker_concurrency or (4 if self.llm_enabled else 1)
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

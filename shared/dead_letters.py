@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from shared.clock import now_ms
 from shared.db.models import DeadLetter, Task
-from shared.db.session import new_session, transaction
-from shared.queue import enqueue_extraction
+from shared.db.session import Database
+from shared.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ def delete_dead_letters(session: Session, task_ids: list[str]) -> int:
     return count
 
 
-def failed_jobs() -> list[FailedJob]:
-    with new_session() as session:
+def failed_jobs(db: Database) -> list[FailedJob]:
+    with db.session() as session:
         rows = session.execute(
             select(DeadLetter, Task)
             .join(Task, Task.id == DeadLetter.task_id)
@@ -77,9 +77,9 @@ def failed_jobs() -> list[FailedJob]:
         ]
 
 
-def replay(task_id: str | None) -> int:
+def replay(db: Database, queue: JobQueue, task_id: str | None) -> int:
     """Sends the failed job (or all of them) to the queue again, with fresh attempts."""
-    with transaction() as session:
+    with db.transaction() as session:
         query = select(DeadLetter).where(DeadLetter.replay_time.is_(None))
         if task_id:
             query = query.where(DeadLetter.task_id == task_id)
@@ -91,6 +91,6 @@ def replay(task_id: str | None) -> int:
         for task in session.scalars(select(Task).where(Task.id.in_(ids))):
             task.status, task.attempts, task.error = "running", 0, None
             task.dispatch_time, task.update_time = now, now
-    for job in ids:
-        enqueue_extraction(job)
+    if ids:
+        queue.send(ids)
     return len(ids)

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 import httpx
 import orjson
-from fastapi import Header
+from fastapi import Header, Request
 
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.errors import APIError, InvalidApiKey
+from shared.runtime import runtime_of
 
 DEFAULT_INTERNAL_TOKEN: str = Settings.model_fields["internal_token"].default
 TOKEN_HOWTO = (
@@ -54,9 +55,11 @@ def token_matches(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def internal_caller(x_internal_token: Annotated[str | None, Header()] = None) -> None:
+def internal_caller(
+    request: Request, x_internal_token: Annotated[str | None, Header()] = None
+) -> None:
     """Dependency of every internal route: only the service's own processes get through."""
-    if not token_matches(x_internal_token, get_settings().internal_token):
+    if not token_matches(x_internal_token, runtime_of(request).settings.internal_token):
         raise InvalidApiKey("invalid internal token")
 
 

@@ -1,54 +1,58 @@
 """The LLM behind LLM_BASE_URL: any OpenAI-compatible chat endpoint."""
 
-import logging
 import time
-from functools import lru_cache
 
 from openai import Omit, OpenAI, omit
 from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONObject
 
-from shared.config import get_settings
+from shared.config import Settings
 from shared.metrics import LLM_SECONDS
 
-log = logging.getLogger(__name__)
+
+class Llm:
+    """A chat model on an endpoint; `answer_attempts` is how many times a caller may ask
+    again for an answer it rejects (LLM_MAX_RETRIES + 1)."""
+
+    def __init__(self, client: OpenAI, model: str, answer_attempts: int) -> None:
+        self.client, self.model, self.answer_attempts = client, model, answer_attempts
+
+    def chat(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        purpose: str,
+        json_output: bool = False,
+        temperature: float = 0.0,
+    ) -> str:
+        response_format: ResponseFormatJSONObject | Omit = (
+            {"type": "json_object"} if json_output else omit
+        )
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,
+                temperature=temperature,
+                response_format=response_format,
+            )
+            outcome = "ok"
+        finally:
+            LLM_SECONDS.labels(purpose, outcome).observe(time.perf_counter() - started)
+        return response.choices[0].message.content or ""
+
+    def close(self) -> None:
+        self.client.close()
 
 
-@lru_cache
-def get_llm() -> OpenAI | None:
-    settings = get_settings()
-    if not settings.llm_enabled:
+def build_llm(settings: Settings) -> Llm | None:
+    """None without LLM_BASE_URL and LLM_MODEL: the rule-based extractor's offline default."""
+    if not settings.llm_base_url or not settings.llm_model:
         return None
-    return OpenAI(
+    client = OpenAI(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key,
         timeout=settings.llm_timeout,
         max_retries=2,
     )
-
-
-def chat(
-    messages: list[ChatCompletionMessageParam],
-    purpose: str,
-    json_output: bool = False,
-    temperature: float = 0.0,
-) -> str:
-    client, model = get_llm(), get_settings().llm_model
-    if client is None or model is None:
-        raise RuntimeError("no LLM configured (set LLM_BASE_URL and LLM_MODEL)")
-    response_format: ResponseFormatJSONObject | Omit = (
-        {"type": "json_object"} if json_output else omit
-    )
-    started = time.perf_counter()
-    outcome = "error"
-    try:
-        response = client.chat.completions.create(
-            model=model,
-            messages=messages,
-            temperature=temperature,
-            response_format=response_format,
-        )
-        outcome = "ok"
-    finally:
-        LLM_SECONDS.labels(purpose, outcome).observe(time.perf_counter() - started)
-    return response.choices[0].message.content or ""
+    return Llm(client, settings.llm_model, settings.llm_max_retries + 1)

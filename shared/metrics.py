@@ -10,7 +10,6 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from typing import Self
 from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI, Response
@@ -26,7 +25,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.config import get_settings
+from shared.db.session import Database
+from shared.queue import JobQueue
 
 log = logging.getLogger(__name__)
 FAST = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -47,23 +47,14 @@ LAG = Histogram(
 )
 
 
-def project_label(project_id: str) -> str:
+def project_label(project_id: str, by_project: bool) -> str:
     """The `project` label of a series: the project's name (visible to whoever reads
-    /metrics), or with METRICS_PROJECT_LABELS=false empty, which Prometheus stores as no
-    label, so every project adds up in one series."""
-    return project_id if get_settings().metrics_project_labels else ""
+    /metrics), or with METRICS_PROJECT_LABELS=false (by_project False) empty, which Prometheus
+    stores as no label, so every project adds up in one series."""
+    return project_id if by_project else ""
 
 
-class ProjectCounter(Counter):
-    """A counter labelled by project, whatever its call sites pass, as project_label says."""
-
-    def labels(self, project: str) -> Self:  # type: ignore[override]
-        return super().labels(project_label(project))
-
-
-MEMORIES_WRITTEN = ProjectCounter(
-    "memos_memories_written_total", "Memories written by jobs", ["project"]
-)
+MEMORIES_WRITTEN = Counter("memos_memories_written_total", "Memories written by jobs", ["project"])
 EMBEDDING_SECONDS = Histogram(
     "memos_embedding_seconds", "Embedding latency per call", ["kind"], buckets=FAST
 )
@@ -88,7 +79,8 @@ def registry_for_scrape() -> CollectorRegistry:
 class ServiceState:
     """Gauges read from the queue and the database, at most every `ttl` seconds."""
 
-    def __init__(self, ttl: float = 10.0) -> None:
+    def __init__(self, db: Database, queue: JobQueue, by_project: bool, ttl: float = 10.0) -> None:
+        self._db, self._queue, self._by_project = db, queue, by_project
         self._ttl = ttl
         self._lock = threading.Lock()
         self._read_at = 0.0
@@ -98,17 +90,15 @@ class ServiceState:
         from sqlalchemy import func, select
 
         from shared.db.models import DeadLetter, Memory, Task
-        from shared.db.session import new_session
-        from shared.queue import queue_depth
 
         families = []
         depth = GaugeMetricFamily("memos_queue_depth", "Extraction jobs waiting in the broker")
         try:
-            depth.add_metric([], queue_depth())
+            depth.add_metric([], self._queue.depth())
             families.append(depth)
         except Exception as exc:  # the broker being down must not break the scrape
             log.warning("queue depth unavailable", extra={"error": str(exc)})
-        with new_session() as session:
+        with self._db.session() as session:
             pending = (
                 session.scalar(
                     select(func.count()).select_from(Task).where(Task.status == "running")
@@ -143,7 +133,7 @@ class ServiceState:
         )
         by_label: dict[str, int] = {}
         for project, count in per_project:
-            label = project_label(project)
+            label = project_label(project, self._by_project)
             by_label[label] = by_label.get(label, 0) + count
         for label, count in by_label.items():
             memories.add_metric([label], count)

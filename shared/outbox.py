@@ -12,50 +12,49 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import orjson
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.clock import now_ms
-from shared.config import get_settings
 from shared.db.models import Task
-from shared.db.session import transaction
+from shared.db.session import Database
 from shared.dead_letters import record_failure
 from shared.memories import forget_spent_deletions
-from shared.queue import configure_celery, enqueue_extractions
+from shared.queue import JobQueue
+from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 BATCH = 200
 
 
-def _heartbeat_seconds() -> float:
+def heartbeat_seconds(redrive_after: float) -> float:
     """How often a worker renews its lease: a quarter of the delay before a re-send."""
-    return get_settings().outbox_redrive_after / 4
+    return redrive_after / 4
 
 
-def _lease_ms() -> int:
+def lease_ms(redrive_after: float) -> int:
     """A lease lasts two heartbeats, so one late heartbeat does not lose it."""
-    return int(2 * _heartbeat_seconds() * 1000)
+    return int(2 * heartbeat_seconds(redrive_after) * 1000)
 
 
-def take_lease(task: Task, now: int) -> bool:
+def take_lease(task: Task, now: int, redrive_after: float) -> bool:
     """For a worker starting the job, its row locked: the job is this worker's until the
     lease ends, or, if another worker holds a lease on it, False (a duplicate delivery)."""
     if task.dispatch_time is not None and task.dispatch_time > now:
         return False
-    task.dispatch_time = now + _lease_ms()
+    task.dispatch_time = now + lease_ms(redrive_after)
     return True
 
 
-def _extend_lease(task_id: str, *, release: bool = False) -> None:
+def _extend_lease(db: Database, task_id: str, redrive_after: float, release: bool) -> None:
     """Moves a held lease forward, or ends it (release); a lease already over stays over."""
     now = now_ms()
     try:
-        with transaction() as session:
+        with db.transaction() as session:
             session.execute(
                 update(Task)
                 .where(Task.id == task_id, Task.status == "running", Task.dispatch_time > now)
-                .values(dispatch_time=now if release else now + _lease_ms())
+                .values(dispatch_time=now if release else now + lease_ms(redrive_after))
             )
     except Exception as exc:  # the relay re-sends the job when its lease runs out
         log.warning(
@@ -65,36 +64,32 @@ def _extend_lease(task_id: str, *, release: bool = False) -> None:
 
 
 @contextmanager
-def lease_kept(task_id: str) -> Iterator[None]:
+def lease_kept(db: Database, task_id: str, redrive_after: float) -> Iterator[None]:
     """While the block runs the job's lease is renewed; if the block fails the lease is
     given back, so the job's retry can start as soon as it arrives."""
     stop = threading.Event()
 
     def beat() -> None:
-        while not stop.wait(_heartbeat_seconds()):
-            _extend_lease(task_id)
+        while not stop.wait(heartbeat_seconds(redrive_after)):
+            _extend_lease(db, task_id, redrive_after, release=False)
 
     thread = threading.Thread(target=beat, name="job-lease", daemon=True)
     thread.start()
     try:
         yield
     except Exception:
-        _extend_lease(task_id, release=True)
+        _extend_lease(db, task_id, redrive_after, release=True)
         raise
     finally:
         stop.set()
 
 
-def _head_of_queue_sent(session: Session, now: int) -> int | None:
+def _head_of_queue_sent(queue: JobQueue, session: Session, now: int) -> int | None:
     """When the job next in the broker's queue was last sent (None: the queue is empty, or it
     cannot tell). Jobs leave the queue in the order they were sent, so a job sent before that
     one and not heard of since is not waiting in it: it was lost."""
-    app = configure_celery()
     try:
-        with app.connection_for_read() as connection:
-            channel = connection.default_channel  # Redis's; kombu types it as StdChannel
-            raw = channel.client.lindex(app.conf.task_default_queue, -1)  # type: ignore[attr-defined]
-        task_id = orjson.loads(raw)["headers"]["id"] if raw else None
+        task_id = queue.next_job()
     except Exception as exc:
         log.warning("could not read the head of the queue", extra={"error": str(exc)[:300]})
         return None
@@ -102,12 +97,12 @@ def _head_of_queue_sent(session: Session, now: int) -> int | None:
     return sent if sent and sent <= now else None  # a lease ahead tells nothing of its send
 
 
-def redrive_pending() -> int:
+def redrive_pending(runtime: Runtime) -> int:
     """Re-sends due jobs; returns how many were sent. Safe to run from several gateways."""
-    settings = get_settings()
+    settings = runtime.settings
     now = now_ms()
     due = now - int(settings.outbox_redrive_after * 1000)
-    with transaction() as session:
+    with runtime.db.transaction() as session:
         tasks = list(
             session.scalars(
                 select(Task)
@@ -120,7 +115,7 @@ def redrive_pending() -> int:
                 .with_for_update(skip_locked=True)
             )
         )
-        head = _head_of_queue_sent(session, now) if tasks else None
+        head = _head_of_queue_sent(runtime.queue, session, now) if tasks else None
         to_send = []
         for task in tasks:
             if head is not None and task.dispatch_time is not None and task.dispatch_time >= head:
@@ -135,7 +130,7 @@ def redrive_pending() -> int:
     if not to_send:
         return 0
     try:
-        enqueue_extractions(to_send)
+        runtime.queue.send(to_send)
     except Exception as exc:
         log.warning("outbox re-send failed", extra={"jobs": len(to_send), "error": str(exc)})
         return 0
@@ -144,7 +139,8 @@ def redrive_pending() -> int:
 
 
 class OutboxRelay:
-    def __init__(self) -> None:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
 
@@ -156,11 +152,11 @@ class OutboxRelay:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        interval = get_settings().outbox_poll_interval
+        interval = self._runtime.settings.outbox_poll_interval
         while not self._stop.wait(interval):
             try:
-                redrive_pending()
-                with transaction() as session:
+                redrive_pending(self._runtime)
+                with self._runtime.db.transaction() as session:
                     forget_spent_deletions(session)
             except Exception:
                 log.exception("outbox relay pass failed")

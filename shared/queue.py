@@ -1,7 +1,7 @@
-"""The Celery app both sides share: the gateway sends jobs by name, workers register them.
+"""The job queue: a Celery app on Redis that gateways send jobs to and workers take them from.
 
-One app per process, configured from the settings when first used (the embedded runner sets
-REDIS_URL to its own redis-server before that)."""
+Jobs are sent by name, so a gateway needs none of the worker's code; a worker registers the
+task on the same app (services/extractor/tasks.py)."""
 
 import base64
 import uuid
@@ -11,22 +11,13 @@ import orjson
 import redis
 from celery import Celery
 
-from shared.config import get_settings
-
 EXTRACT_TASK = "extract_memories"
-
-celery_app = Celery("memos")
-_configured_for: str | None = None
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 
-def configure_celery() -> Celery:
-    global _configured_for
-    broker = get_settings().redis_url or "redis://127.0.0.1:6379/0"
-    if _configured_for == broker:
-        return celery_app
-    if _configured_for is not None:
-        celery_app.close()  # drop pooled connections to the previous broker
-    celery_app.conf.update(
+def make_celery(broker: str) -> Celery:
+    app = Celery("memos", set_as_current=False)
+    app.conf.update(
         broker_url=broker,
         task_serializer="json",
         accept_content=["json"],
@@ -51,70 +42,63 @@ def configure_celery() -> Celery:
         },
         worker_hijack_root_logger=False,
     )
-    _configured_for = broker
-    return celery_app
+    return app
 
 
-def queue_depth() -> int:
-    """Jobs waiting in the broker's queue (not yet taken by a worker)."""
-    app = configure_celery()
-    with app.connection_for_read() as connection:
-        # The broker is Redis; kombu types default_channel as the abstract StdChannel.
-        channel = connection.default_channel
-        return int(channel.client.llen(app.conf.task_default_queue))  # type: ignore[attr-defined]
+class JobQueue:
+    """The broker of one process: its Celery app and a pooled Redis client that fails fast
+    when the broker is down."""
 
-
-def enqueue_extraction(task_id: str) -> None:
-    enqueue_extractions([task_id])
-
-
-def enqueue_extractions(task_ids: list[str]) -> None:
-    """Sends the jobs in one round trip to Redis, each message stored exactly as kombu's
-    Redis transport stores it; `send_task` would cost ten times as much a job (a Redis
-    client, a producer and routing for every message)."""
-    pipe = _broker_client().pipeline(transaction=False)
-    queue = configure_celery().conf.task_default_queue
-    for task_id in task_ids:
-        pipe.lpush(queue, orjson.dumps(job_message(task_id)))
-    pipe.execute()
-
-
-def job_message(task_id: str) -> dict[str, Any]:
-    """The message `send_task` would send for the job, made by Celery's own `as_task_v2`."""
-    app = configure_celery()
-    # As send_task passes them, though the stubs want a tuple and a bool: args is shown in
-    # the message's argsrepr header, and ignore_result stays unset.
-    message = app.amqp.as_task_v2(
-        task_id,
-        EXTRACT_TASK,
-        args=[task_id],  # type: ignore[arg-type]
-        reply_to=app.thread_oid,
-        ignore_result=None,  # type: ignore[arg-type]
-    )
-    return {
-        "body": base64.b64encode(orjson.dumps(message.body)).decode(),
-        "content-encoding": "utf-8",
-        "content-type": "application/json",
-        "headers": message.headers,
-        "properties": {
-            **message.properties,
-            "delivery_mode": 2,
-            "delivery_info": {"exchange": "", "routing_key": app.conf.task_default_queue},
-            "priority": 0,
-            "body_encoding": "base64",
-            "delivery_tag": str(uuid.uuid4()),
-        },
-    }
-
-
-_client: tuple[str, redis.Redis] | None = None
-
-
-def _broker_client() -> redis.Redis:
-    """One pooled client per broker URL, failing fast when the broker is down."""
-    global _client
-    broker = configure_celery().conf.broker_url
-    if _client is None or _client[0] != broker:
+    def __init__(self, broker: str) -> None:
+        self.app = make_celery(broker)
+        self.name: str = self.app.conf.task_default_queue
         url = broker.replace("redis+socket://", "unix://", 1)  # kombu's spelling of a socket
-        _client = (broker, redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
-    return _client[1]
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    def depth(self) -> int:
+        """Jobs waiting in the queue (not yet taken by a worker)."""
+        return int(self._redis.llen(self.name))
+
+    def next_job(self) -> str | None:
+        """The id of the job a worker takes next, None when the queue is empty."""
+        raw = self._redis.lindex(self.name, -1)
+        return str(orjson.loads(raw)["headers"]["id"]) if raw else None
+
+    def send(self, task_ids: list[str]) -> None:
+        """Sends the jobs in one round trip to Redis, each message stored exactly as kombu's
+        Redis transport stores it; `send_task` would cost ten times as much a job (a Redis
+        client, a producer and routing for every message)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for task_id in task_ids:
+            pipe.lpush(self.name, orjson.dumps(self.job_message(task_id)))
+        pipe.execute()
+
+    def job_message(self, task_id: str) -> dict[str, Any]:
+        """The message `send_task` would send for the job, made by Celery's own `as_task_v2`."""
+        # As send_task passes them, though the stubs want a tuple and a bool: args is shown in
+        # the message's argsrepr header, and ignore_result stays unset.
+        message = self.app.amqp.as_task_v2(
+            task_id,
+            EXTRACT_TASK,
+            args=[task_id],  # type: ignore[arg-type]
+            reply_to=self.app.thread_oid,
+            ignore_result=None,  # type: ignore[arg-type]
+        )
+        return {
+            "body": base64.b64encode(orjson.dumps(message.body)).decode(),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": message.headers,
+            "properties": {
+                **message.properties,
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": self.name},
+                "priority": 0,
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+
+    def close(self) -> None:
+        self._redis.close()
+        self.app.close()

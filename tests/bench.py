@@ -100,9 +100,10 @@ class Client:
 
 
 def bench_embedding() -> dict:
-    from shared.embeddings import get_embedder
+    from shared.config import Settings
+    from shared.embeddings import build_embedder
 
-    embedder = get_embedder()
+    embedder = build_embedder(Settings())
     embedder.embed_queries(["warm up"])
     samples = []
     for i in range(200):
@@ -297,12 +298,11 @@ def preload(data_dir: Path, size: int, user: str) -> float:
 
     from services.extractor.service import _lexical_text, _payload
     from shared.clock import now_ms
+    from shared.config import Settings
     from shared.db.models import Memory, MemorySource, Message
-    from shared.db.session import get_engine
-    from shared.embeddings import get_embedder
     from shared.lexical import document_terms
-    from shared.vector_store import IndexedMemory, close_memory_index, get_memory_index
-    from tests.stack import reset_runtime
+    from shared.runtime import Runtime
+    from shared.vector_store import IndexedMemory
 
     started = time.perf_counter()
     subprocess.run(
@@ -311,11 +311,10 @@ def preload(data_dir: Path, size: int, user: str) -> float:
         capture_output=True,
         env={**os.environ, "DATA_DIR": str(data_dir)},
     )
-    os.environ["DATA_DIR"] = str(data_dir)
-    reset_runtime()
+    runtime = Runtime(Settings(data_dir=data_dir, database_url="", qdrant_url=""))
     texts = [fact(i) for i in range(500)]
-    vectors = pool_vectors(size, get_embedder().embed_passages)
-    index = get_memory_index()
+    vectors = pool_vectors(size, runtime.embedder.embed_passages)
+    index = runtime.index
     now = now_ms()
     for start in range(0, size, 5000):
         count = min(5000, size - start)
@@ -361,14 +360,13 @@ def preload(data_dir: Path, size: int, user: str) -> float:
                     memory_id, vectors[i], document_terms(_lexical_text(row)), _payload(row)
                 )
             )
-        with get_engine().begin() as connection:
+        with runtime.db.engine.begin() as connection:
             connection.execute(Message.__table__.insert(), messages)
             connection.execute(Memory.__table__.insert(), memories)
             connection.execute(MemorySource.__table__.insert(), sources)
         index.upsert(points)
     index.optimize()
-    close_memory_index()
-    reset_runtime()
+    runtime.close()
     return time.perf_counter() - started
 
 
@@ -411,9 +409,10 @@ def bench_mem0(size: int) -> dict:
     os.environ["MEM0_TELEMETRY"] = "False"
     from mem0 import Memory
 
-    from shared.embeddings import get_embedder
+    from shared.config import Settings
+    from shared.embeddings import build_embedder
 
-    embedder = get_embedder()
+    embedder = build_embedder(Settings())
 
     class SameModel:
         def embed(self, text: str, memory_action: str | None = None) -> list[float]:

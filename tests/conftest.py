@@ -2,8 +2,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.config import get_settings
-from shared.llm import get_llm
+from shared.config import Settings
+from shared.llm import build_llm
 from tests.fake_llm import FakeLLM, fake_llm_server
 from tests.services import postgres_server, qdrant_settings, redis_server
 from tests.stack import Stack, running_stack
@@ -41,12 +41,11 @@ def stack(request, tmp_path_factory, redis_url) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def llm(monkeypatch) -> Iterator[FakeLLM]:
-    """An OpenAI-compatible endpoint on localhost, configured as this process's LLM."""
+def llm(request, monkeypatch) -> Iterator[FakeLLM]:
+    """An OpenAI-compatible endpoint on localhost; with the `stack` fixture, that stack's LLM
+    while the test runs."""
     with fake_llm_server() as (fake, url):
-        settings = get_settings()
-        monkeypatch.setattr(settings, "llm_base_url", url)
-        monkeypatch.setattr(settings, "llm_model", "test-model")
-        get_llm.cache_clear()
+        fake.client = build_llm(Settings(llm_base_url=url, llm_model="test-model"))
+        if "stack" in request.fixturenames:
+            monkeypatch.setattr(request.getfixturevalue("stack").runtime, "llm", fake.client)
         yield fake
-    get_llm.cache_clear()

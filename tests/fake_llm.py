@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI, Request
 
+from shared.llm import Llm
 from tests.e2e.process import free_port
 
 LINE = re.compile(r"^\[(\d+)\] (user|assistant)(?: \([^)]*\))?: (.*)$")
@@ -44,6 +45,7 @@ class FakeLLM:
         self.replies: deque[str] = deque()
         self.requests: list[dict] = []
         self.delay = 0.0  # seconds each extraction answer takes
+        self.client: Llm | None = None  # an Llm on this endpoint, set by the fixture
         self.app = FastAPI()
 
         @self.app.post("/v1/chat/completions")

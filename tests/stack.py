@@ -6,9 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
+
+if TYPE_CHECKING:
+    from services.gateway.deps import Gateway
+    from shared.config import Settings
+    from shared.runtime import Runtime
 
 API = "/api/openmem/v1"
 
@@ -22,32 +28,32 @@ GUIDE_MESSAGES = [
 ]
 
 
-def reset_runtime() -> None:
-    """Forget every per-process singleton so the next use reads the current environment."""
-    from services.gateway.keys.service import key_cache
-    from services.gateway.memories import service as memories_service
-    from services.gateway.messages.ingest import stop_ingest
-    from shared import vector_store
-    from shared.config import get_settings
-    from shared.db import session
-    from shared.llm import get_llm
+def settings_for(**env: str) -> "Settings":
+    """Settings as the process would read them with these environment variables set."""
+    from shared.config import Settings
 
-    stop_ingest()
-    get_settings.cache_clear()
-    if session.get_engine.cache_info().currsize:
-        session.get_engine().dispose()
-    session.get_engine.cache_clear()
-    session._session_factory.cache_clear()
-    vector_store.close_memory_index()
-    memories_service._searcher.cache_clear()
-    get_llm.cache_clear()
-    key_cache._entries.clear()
+    return Settings(**{name.lower(): value for name, value in env.items()})  # type: ignore[arg-type]
 
 
 @dataclass
 class Stack:
     client: TestClient
     key: str
+    runtime: "Runtime"
+    env: dict[str, str]  # the environment a process would need for the same settings
+
+    @property
+    def settings(self) -> "Settings":
+        return self.runtime.settings
+
+    def export_env(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Sets this stack's settings in the environment, for a `memos` command run here."""
+        for name, value in self.env.items():
+            monkeypatch.setenv(name, value)
+
+    @property
+    def gateway(self) -> "Gateway":
+        return self.client.app.state.gateway  # type: ignore[attr-defined]
 
     def post(self, path: str, body: object, key: str | None = None, **headers: str):
         auth = {"Authorization": f"Token {key or self.key}"} if key != "" else {}
@@ -62,9 +68,8 @@ class Stack:
 
     def new_key(self, project: str) -> str:
         from services.gateway.keys.service import create_key
-        from shared.db.session import transaction
 
-        with transaction() as session:
+        with self.runtime.db.transaction() as session:
             return create_key(session, project)[1]
 
     def add(
@@ -101,9 +106,9 @@ def running_stack(data_dir: Path, database_url: str, redis_url: str, **env: str)
     from services.embedded import InProcessWorker
     from services.gateway.app import create_app
     from shared.db.migrate import upgrade_database
+    from shared.runtime import Runtime
 
-    patch = pytest.MonkeyPatch()
-    settings = {
+    env = {
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -116,18 +121,15 @@ def running_stack(data_dir: Path, database_url: str, redis_url: str, **env: str)
         "RATE_LIMIT_PER_SECOND": "0",
         **env,
     }
-    for name, value in settings.items():
-        patch.setenv(name, value)
-    reset_runtime()
-    upgrade_database()
-    worker = InProcessWorker(concurrency=2)
+    runtime = Runtime(settings_for(**env))
+    upgrade_database(runtime.db)
+    worker = InProcessWorker(runtime, concurrency=2)
     worker.start()
     try:
-        with TestClient(create_app(), raise_server_exceptions=False) as client:
-            stack = Stack(client, key="")
+        with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
+            stack = Stack(client, key="", runtime=runtime, env=env)
             stack.key = stack.new_key("test-project")
             yield stack
     finally:
         worker.stop()
-        reset_runtime()
-        patch.undo()
+        runtime.close()

@@ -6,7 +6,7 @@ the rules on any bad answer. Nothing is deleted: an archived memory stays readab
 
 Facts are ordered by when they were said, not by when their jobs ran (jobs are retried, sent
 again and run four at a time): of two contradicting statements the later one is current,
-whichever job comes last. Jobs of one user consolidate one at a time (`serialised`), so two
+whichever job comes last. Jobs of one user consolidate one at a time (`UserLocks`), so two
 running together cannot both miss each other."""
 
 import hashlib
@@ -27,10 +27,9 @@ from sqlalchemy import text
 from services.extractor.profile import contradicts, is_profile_fact
 from services.extractor.rules import normalize_time
 from shared.db.models import Memory, Message
-from shared.db.session import get_engine
-from shared.embeddings import get_embedder
+from shared.db.session import Database
 from shared.lexical import words
-from shared.llm import chat
+from shared.llm import Llm
 
 log = logging.getLogger(__name__)
 NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+")
@@ -69,22 +68,31 @@ def same_details(a: str, b: str) -> bool:
     return not union or len(words_a & words_b) / len(union) >= 0.5
 
 
-def decide_by_rules(memory: Memory, speaker: str, neighbours: list[Neighbour]) -> Decision:
+@dataclass(frozen=True)
+class CosineLevels:
+    """The embedder's cosines: of unrelated text (floor), and of a duplicate."""
+
+    floor: float
+    duplicate: float
+
+
+def decide_by_rules(
+    memory: Memory, speaker: str, neighbours: list[Neighbour], levels: CosineLevels
+) -> Decision:
     """A duplicate: the same text, or the embedder's paraphrase level with the same details.
     An update: the same attribute set to another value, by a statement that is not unrelated
     (above the embedder's level for unrelated text)."""
-    embedder = get_embedder()
     kind = initial_type(memory, speaker)
     for neighbour in neighbours:
         old = neighbour.memory.memory_value
         if old == memory.memory_value or (
-            neighbour.cosine >= embedder.duplicate
+            neighbour.cosine >= levels.duplicate
             and same_details(memory.memory_value, old)
             and not contradicts(memory.memory_value, old)
         ):
             return Decision("duplicate", kind, neighbour)
     for neighbour in neighbours:
-        if neighbour.cosine >= embedder.floor and contradicts(
+        if neighbour.cosine >= levels.floor and contradicts(
             memory.memory_value, neighbour.memory.memory_value
         ):
             return Decision("update", kind, neighbour)
@@ -118,18 +126,32 @@ Answer with JSON only: {{"decisions": [{{"new": 0, "relation": "new", "existing"
 "memory_type": "WorkingMemory"}}]}}"""
 
 
-def decide_by_llm(
-    memories: list[Memory], speakers: list[str], neighbours: list[list[Neighbour]]
+def _by_rules(
+    memories: list[Memory],
+    speakers: list[str],
+    neighbours: list[list[Neighbour]],
+    levels: CosineLevels,
 ) -> list[Decision]:
-    rules = [
-        decide_by_rules(m, s, n) for m, s, n in zip(memories, speakers, neighbours, strict=True)
+    return [
+        decide_by_rules(m, s, n, levels)
+        for m, s, n in zip(memories, speakers, neighbours, strict=True)
     ]
+
+
+def decide_by_llm(
+    llm: Llm,
+    memories: list[Memory],
+    speakers: list[str],
+    neighbours: list[list[Neighbour]],
+    levels: CosineLevels,
+) -> list[Decision]:
+    rules = _by_rules(memories, speakers, neighbours, levels)
     items = []
     for number, (memory, near) in enumerate(zip(memories, neighbours, strict=True)):
         existing = "\n".join(f"  - id {n.memory.id}: {n.memory.memory_value}" for n in near)
         items.append(f"[{number}] {memory.memory_value}\n  existing:\n{existing or '  (none)'}")
     try:
-        raw = chat(
+        raw = llm.chat(
             [{"role": "user", "content": PROMPT.format(items="\n".join(items))}],
             purpose="consolidation",
             json_output=True,
@@ -158,15 +180,14 @@ def decide(
     speakers: list[str],
     neighbours: list[list[Neighbour]],
     messages: dict[str, Message],
-    use_llm: bool,
+    llm: Llm | None,
+    levels: CosineLevels,
 ) -> list[Decision]:
     """`messages`: the job's own, by id (its new memories' sources)."""
-    if use_llm and any(neighbours):
-        decisions = decide_by_llm(memories, speakers, neighbours)
+    if llm is not None and any(neighbours):
+        decisions = decide_by_llm(llm, memories, speakers, neighbours, levels)
     else:
-        decisions = [
-            decide_by_rules(m, s, n) for m, s, n in zip(memories, speakers, neighbours, strict=True)
-        ]
+        decisions = _by_rules(memories, speakers, neighbours, levels)
     return [_in_order(d, m, messages) for d, m in zip(decisions, memories, strict=True)]
 
 
@@ -198,23 +219,26 @@ def stated_at(memory: Memory, messages: dict[str, Message]) -> int:
     return max((said_at(m) for m in sent if m is not None), default=memory.create_time)
 
 
-_user_locks = [threading.Lock() for _ in range(64)]
-
-
-@contextmanager
-def serialised(project_id: str, user_id: str) -> Iterator[None]:
+class UserLocks:
     """One job of a user at a time: in this process a lock per user (one of 64, by hash);
     across processes on PostgreSQL an advisory lock, held by a transaction of its own and
     released when it ends. SQLite serves one process only."""
-    key = hashlib.blake2b(f"{project_id}\0{user_id}".encode(), digest_size=8).digest()
-    with _user_locks[key[0] % len(_user_locks)]:
-        engine = get_engine()
-        if engine.dialect.name != "postgresql":
-            yield
-            return
-        with engine.connect() as connection:  # closing it rolls back: the lock is released
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"),
-                {"key": int.from_bytes(key, "big", signed=True)},
-            )
-            yield
+
+    def __init__(self, db: Database, stripes: int = 64) -> None:
+        self._db = db
+        self._locks = [threading.Lock() for _ in range(stripes)]
+
+    @contextmanager
+    def held(self, project_id: str, user_id: str) -> Iterator[None]:
+        key = hashlib.blake2b(f"{project_id}\0{user_id}".encode(), digest_size=8).digest()
+        with self._locks[key[0] % len(self._locks)]:
+            if self._db.dialect != "postgresql":
+                yield
+                return
+            # Closing the connection rolls back: the lock is released.
+            with self._db.engine.connect() as connection:
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"),
+                    {"key": int.from_bytes(key, "big", signed=True)},
+                )
+                yield

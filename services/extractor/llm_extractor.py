@@ -8,8 +8,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from services.extractor.rules import PREFIX, extract_by_rules, normalize_time
 from services.extractor.schemas import ExtractedMemory, Turn
-from shared.config import get_settings
-from shared.llm import chat
+from shared.llm import Llm
 from shared.text import language
 
 log = logging.getLogger(__name__)
@@ -93,15 +92,14 @@ def parse_output(raw: str, turns: list[Turn]) -> list[ExtractedMemory]:
     return memories
 
 
-def extract_by_llm(turns: list[Turn]) -> list[ExtractedMemory]:
+def extract_by_llm(llm: Llm, turns: list[Turn]) -> list[ExtractedMemory]:
     messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": render_dialogue(turns)},
     ]
-    attempts = get_settings().llm_max_retries + 1
-    for attempt in range(attempts):
+    for attempt in range(llm.answer_attempts):
         try:
-            raw = chat(messages, purpose="extraction", json_output=True)
+            raw = llm.chat(messages, purpose="extraction", json_output=True)
         except Exception as exc:
             log.warning("llm extraction call failed", extra={"error": str(exc)})
             break

@@ -14,43 +14,33 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from services.extractor import repository
-from services.extractor.consolidation import Decision, Neighbour, decide, serialised
+from services.extractor.consolidation import CosineLevels, Decision, Neighbour, UserLocks, decide
 from services.extractor.llm_extractor import extract_by_llm
 from services.extractor.rules import extract_by_rules
 from services.extractor.schemas import ExtractedMemory, Turn
 from shared.clock import now_ms
-from shared.config import get_settings
 from shared.db.models import Memory, MemorySource, MemoryTag, Task
-from shared.db.session import new_session, transaction
 from shared.dead_letters import record_failure
-from shared.embeddings import get_embedder
 from shared.lexical import Terms, document_terms, spelled_date
+from shared.llm import Llm
 from shared.memories import (
     deleted_before_written,
     hold_off_deletes,
     load_memories,
 )
-from shared.metrics import LAG, MEMORIES_WRITTEN
+from shared.metrics import LAG, MEMORIES_WRITTEN, project_label
 from shared.outbox import take_lease
-from shared.vector_store import IndexedMemory, MemoryIndex, candidates, get_memory_index
+from shared.runtime import Runtime
+from shared.vector_store import IndexedMemory, MemoryIndex, candidates
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
 NEIGHBOURS = 8  # existing memories a new one is compared with
 
 
-def warm_up() -> None:
-    """Load the models and open the store before the first job, not during it."""
-    from shared.text import keywords
-
-    get_embedder().embed_passages(["warm up"])
-    keywords("预热 warm up")
-    get_memory_index()
-
-
-def extract(turns: list[Turn], use_llm: bool) -> list[ExtractedMemory]:
-    if use_llm:
-        return extract_by_llm(turns)
+def extract(turns: list[Turn], llm: Llm | None) -> list[ExtractedMemory]:
+    if llm is not None:
+        return extract_by_llm(llm, turns)
     return extract_by_rules(turns)
 
 
@@ -132,70 +122,105 @@ def _payload(memory: Memory) -> dict[str, Any]:
     }
 
 
-def run_extraction(task_id: str) -> bool:
-    """Returns whether this run wrote the job's memories (False: done before, or unknown).
+class Extractor:
+    """What a worker runs: jobs' extraction over its process's runtime."""
 
-    Extraction, embedding and the comparison with existing memories happen outside any write
-    transaction; only the final writes hold one, briefly, so adds are not kept waiting."""
-    now = now_ms()
-    use_llm = get_settings().llm_enabled
-    index = get_memory_index()
-    embedder = get_embedder()
-    with transaction() as session:
-        task = repository.lock_task(session, task_id)
-        if task is None or task.status != "running" or not take_lease(task, now):
-            return False  # done, or running on another worker now
-        task.attempts += 1
-        messages = {m.id: m for m in repository.task_messages(session, task_id)}
-        turns = [Turn(m.id, m.role, m.content, m.chat_time) for m in messages.values()]
-    extracted = extract(turns, use_llm)
-    rows = _rows(task, extracted, now)
-    texts = [_indexed_text(m) for m in rows]
-    vectors: np.ndarray | list[np.ndarray] = embedder.embed_passages(texts) if rows else []
-    terms = {m.id: document_terms(_lexical_text(m)) for m in rows}
-    # Two jobs of one user must each see the other's memories: one at a time, from the
-    # lookup of neighbours to the commit.
-    with serialised(task.project_id, task.user_id):
-        with new_session() as session:
-            neighbours = [
-                _neighbours(session, index, task, m, v, terms[m.id])
-                for m, v in zip(rows, vectors, strict=True)
-            ]
-        decisions = decide(rows, [e.speaker for e in extracted], neighbours, messages, use_llm)
-        with transaction() as session:
-            # Before the task row: an erasure takes the delete lock, then the user's task rows.
-            hold_off_deletes(session, task.project_id)
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.user_locks = UserLocks(runtime.db)
+
+    def warm_up(self) -> None:
+        """Load the models and open the store before the first job, not during it."""
+        from shared.text import keywords
+
+        self.runtime.embedder.embed_passages(["warm up"])
+        keywords("预热 warm up")
+        self.runtime.index  # noqa: B018  # opened now, not by the first job
+
+    def mark_failed(self, task_id: str, error: str) -> None:
+        with self.runtime.db.transaction() as session:
             task = repository.lock_task(session, task_id)
-            if task is None or task.status != "running":
-                return False  # done by another run, or erased with its user
-            gone = deleted_before_written(session, task.project_id, task.create_time, rows)
-            if gone:  # deleted while the job waited: a delete wins over a job accepted before it
-                kept = [i for i, m in enumerate(rows) if m.id not in gone]
-                rows = [rows[i] for i in kept]
-                vectors = [vectors[i] for i in kept]
-                decisions = [decisions[i] for i in kept]
-            written, archived, merged = _apply(session, rows, vectors, decisions, now)
-            task.status, task.update_time, task.error = "completed", now, None
-            task.dispatch_time = now_ms()  # the lease ends
-            # Index before commit: if indexing fails the job stays running and is retried;
-            # the retriever ignores points whose rows are not committed.
-            index.upsert(
-                _indexed([m for m, _ in written + merged], [v for _, v in written + merged], terms)
-            )
-    index.delete(archived)
-    MEMORIES_WRITTEN.labels(task.project_id).inc(len(written))
-    LAG.observe(max(0.0, (now_ms() - task.create_time) / 1000))
-    log.info(
-        "extracted",
-        extra={
-            "task_id": task_id,
-            "memories": len(written),
-            "merged": len(merged),
-            "archived": len(archived),
-            "messages": len(turns),
-        },
-    )
-    return True
+            if task is not None and task.status == "running":
+                record_failure(session, task, error)
+
+    def run(self, task_id: str) -> bool:
+        """Returns whether this run wrote the job's memories (False: done before, or unknown).
+
+        Extraction, embedding and the comparison with existing memories happen outside any
+        write transaction; only the final writes hold one, briefly, so adds are not kept
+        waiting."""
+        runtime = self.runtime
+        db, index, embedder, settings = (
+            runtime.db,
+            runtime.index,
+            runtime.embedder,
+            runtime.settings,
+        )
+        now = now_ms()
+        with db.transaction() as session:
+            task = repository.lock_task(session, task_id)
+            if (
+                task is None
+                or task.status != "running"
+                or not take_lease(task, now, settings.outbox_redrive_after)
+            ):
+                return False  # done, or running on another worker now
+            task.attempts += 1
+            messages = {m.id: m for m in repository.task_messages(session, task_id)}
+            turns = [Turn(m.id, m.role, m.content, m.chat_time) for m in messages.values()]
+        extracted = extract(turns, runtime.llm)
+        rows = _rows(task, extracted, now)
+        texts = [_indexed_text(m) for m in rows]
+        vectors: np.ndarray | list[np.ndarray] = embedder.embed_passages(texts) if rows else []
+        terms = {m.id: document_terms(_lexical_text(m)) for m in rows}
+        levels = CosineLevels(embedder.floor, embedder.duplicate)
+        # Two jobs of one user must each see the other's memories: one at a time, from the
+        # lookup of neighbours to the commit.
+        with self.user_locks.held(task.project_id, task.user_id):
+            with db.session() as session:
+                neighbours = [
+                    _neighbours(session, index, task, m, v, terms[m.id])
+                    for m, v in zip(rows, vectors, strict=True)
+                ]
+            speakers = [e.speaker for e in extracted]
+            decisions = decide(rows, speakers, neighbours, messages, runtime.llm, levels)
+            with db.transaction() as session:
+                # Before the task row: an erasure takes the delete lock, then the user's tasks.
+                hold_off_deletes(session, task.project_id)
+                task = repository.lock_task(session, task_id)
+                if task is None or task.status != "running":
+                    return False  # done by another run, or erased with its user
+                gone = deleted_before_written(session, task.project_id, task.create_time, rows)
+                if gone:  # deleted while the job waited: a delete wins over an earlier job
+                    kept = [i for i, m in enumerate(rows) if m.id not in gone]
+                    rows = [rows[i] for i in kept]
+                    vectors = [vectors[i] for i in kept]
+                    decisions = [decisions[i] for i in kept]
+                written, archived, merged = _apply(session, rows, vectors, decisions, now)
+                task.status, task.update_time, task.error = "completed", now, None
+                task.dispatch_time = now_ms()  # the lease ends
+                # Index before commit: if indexing fails the job stays running and is
+                # retried; the retriever ignores points whose rows are not committed.
+                index.upsert(
+                    _indexed(
+                        [m for m, _ in written + merged], [v for _, v in written + merged], terms
+                    )
+                )
+        index.delete(archived)
+        label = project_label(task.project_id, settings.metrics_project_labels)
+        MEMORIES_WRITTEN.labels(label).inc(len(written))
+        LAG.observe(max(0.0, (now_ms() - task.create_time) / 1000))
+        log.info(
+            "extracted",
+            extra={
+                "task_id": task_id,
+                "memories": len(written),
+                "merged": len(merged),
+                "archived": len(archived),
+                "messages": len(turns),
+            },
+        )
+        return True
 
 
 def _neighbours(
@@ -287,10 +312,3 @@ def _indexed(
         )
         for m, v in zip(memories, vectors, strict=True)
     ]
-
-
-def mark_failed(task_id: str, error: str) -> None:
-    with transaction() as session:
-        task = repository.lock_task(session, task_id)
-        if task is not None and task.status == "running":
-            record_failure(session, task, error)

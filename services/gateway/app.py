@@ -5,39 +5,54 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.gateway.deps import Gateway
 from services.gateway.docs import install_docs
+from services.gateway.keys.service import KeyCache
 from services.gateway.memories.endpoints import router as memories_router
+from services.gateway.memories.search_client import retriever_for
 from services.gateway.messages.endpoints import router as messages_router
-from services.gateway.messages.ingest import stop_ingest
-from shared.config import get_settings
+from services.gateway.messages.ingest import Ingest
+from services.gateway.messages.waiting import JobWaiter
 from shared.db.migrate import upgrade_database
 from shared.http import install_error_handlers
 from shared.limits import BodySizeLimit, FailedAuthLimit, make_rate_limiter
-from shared.logs import configure_logging
 from shared.metrics import ServiceState, install_metrics
 from shared.outbox import OutboxRelay
+from shared.runtime import Runtime
 
 API_PREFIX = "/api/openmem/v1"
 
 
-def create_app(run_relay: bool = True) -> FastAPI:
+def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
+    """The gateway's app over a runtime its caller built (and closes); the gateway's own
+    parts are built in the lifespan and stopped at its end."""
+    settings = runtime.settings
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging()
-        upgrade_database()
-        settings = get_settings()
-        app.state.rate_limiter = make_rate_limiter(settings.redis_url)
-        app.state.auth_failures = FailedAuthLimit(
-            app.state.rate_limiter, settings.auth_failures_per_second, settings.auth_failure_burst
+        upgrade_database(runtime.db)
+        limiter = make_rate_limiter(settings.redis_url)
+        gateway = Gateway(
+            runtime=runtime,
+            keys=KeyCache(),
+            ingest=Ingest(runtime),
+            waiter=JobWaiter(runtime.db),
+            retriever=retriever_for(runtime),
+            rate_limiter=limiter,
+            auth_failures=FailedAuthLimit(
+                limiter, settings.auth_failures_per_second, settings.auth_failure_burst
+            ),
         )
-        relay = OutboxRelay() if run_relay else None
+        app.state.gateway, app.state.runtime = gateway, runtime
+        relay = OutboxRelay(runtime) if run_relay else None
         if relay:
             relay.start()
         yield
-        stop_ingest()  # answers the adds already taken before the process exits
+        gateway.ingest.stop()  # answers the adds already taken before the process exits
         if relay:
             relay.stop()
-        await app.state.rate_limiter.close()
+        await limiter.close()
+        gateway.retriever.close()
 
     app = FastAPI(
         title="MemOS-compatible memory service",
@@ -51,8 +66,12 @@ def create_app(run_relay: bool = True) -> FastAPI:
     )
     install_docs(app)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_request_bytes)
-    install_metrics(app, "gateway", ServiceState())
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    install_metrics(
+        app,
+        "gateway",
+        ServiceState(runtime.db, runtime.queue, settings.metrics_project_labels),
+    )
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(memories_router, prefix=API_PREFIX)
 

@@ -1,14 +1,38 @@
-"""FastAPI dependencies of the gateway."""
+"""What the gateway's handlers depend on: the gateway's parts, and the authenticated project."""
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, cast
 
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from services.gateway.keys.service import AuthenticatedProject, key_cache
-from shared.config import get_settings
-from shared.db.session import new_session
+from services.gateway.keys.service import AuthenticatedProject, KeyCache
+from services.gateway.memories.search_client import Retriever
+from services.gateway.messages.ingest import Ingest
+from services.gateway.messages.waiting import JobWaiter
 from shared.errors import InvalidApiKey, MissingApiKey
+from shared.limits import FailedAuthLimit, RateLimiter, SharedRateLimiter
+from shared.runtime import Runtime
+
+
+@dataclass
+class Gateway:
+    """The gateway's own parts over its process's runtime, built once in its lifespan."""
+
+    runtime: Runtime
+    keys: KeyCache
+    ingest: Ingest
+    waiter: JobWaiter
+    retriever: Retriever
+    rate_limiter: RateLimiter | SharedRateLimiter
+    auth_failures: FailedAuthLimit
+
+
+def gateway_of(request: Request) -> Gateway:
+    return cast(Gateway, request.app.state.gateway)
+
+
+CurrentGateway = Annotated[Gateway, Depends(gateway_of)]
 
 
 def key_from_header(authorization: str | None) -> str:
@@ -26,25 +50,27 @@ def key_from_header(authorization: str | None) -> str:
 
 async def authenticated_project(
     request: Request,
+    gateway: CurrentGateway,
     authorization: Annotated[
         str | None, Header(description="Token <API_KEY> or Bearer <API_KEY>")
     ] = None,
 ) -> AuthenticatedProject:
     key = key_from_header(authorization)
-    failures = request.app.state.auth_failures
+    keys, failures = gateway.keys, gateway.auth_failures
     address = request.client.host if request.client else "unknown"
     try:
-        project = key_cache.cached(key)
+        project = keys.cached(key)
         if project is None:
-            if not key_cache.was_valid(key):  # a client's own key survives its neighbours
+            if not keys.was_valid(key):  # a client's own key survives its neighbours
                 await failures.refuse_if_blocked(address)
-            project = await run_in_threadpool(key_cache.look_up, new_session, key)
+            project = await run_in_threadpool(keys.look_up, gateway.runtime.db.session, key)
     except InvalidApiKey:
         await failures.count_failure(address)  # 40300 instead, once over the limit
         raise
-    settings = get_settings()
-    limiter = request.app.state.rate_limiter
-    await limiter.check(project.key_id, settings.rate_limit_per_second, settings.rate_limit_burst)
+    settings = gateway.runtime.settings
+    await gateway.rate_limiter.check(
+        project.key_id, settings.rate_limit_per_second, settings.rate_limit_burst
+    )
     return project
 
 

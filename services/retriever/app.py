@@ -12,10 +12,10 @@ from shared.filters import Condition, MemoryFilter
 from shared.http import JSONBytes, install_error_handlers, ok
 from shared.internal_http import internal_caller
 from shared.lexical import Terms
-from shared.logs import configure_logging
 from shared.metrics import install_metrics
+from shared.runtime import CurrentRuntime, Runtime
 from shared.schemas import SearchQuery
-from shared.vector_store import IndexedMemory, Query, get_memory_index
+from shared.vector_store import IndexedMemory, Query
 
 
 class IndexItem(BaseModel):
@@ -62,21 +62,22 @@ class IndexQuery(BaseModel):
     filter: dict[str, Any] | None = None
 
 
-def create_app() -> FastAPI:
-    configure_logging()
+def create_app(runtime: Runtime) -> FastAPI:
+    """The retriever's app over a runtime its caller built (and closes)."""
     app = FastAPI(title="memory retriever", docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
     install_error_handlers(app)
     install_metrics(app, "retriever")
     internal = APIRouter(prefix="/internal", dependencies=[Depends(internal_caller)])
 
     @internal.post("/search")
-    def search(body: SearchQuery) -> JSONBytes:
-        return ok(search_memories(body.project_id, body.request))
+    def search(body: SearchQuery, runtime: CurrentRuntime) -> JSONBytes:
+        return ok(search_memories(runtime, body.project_id, body.request))
 
     @internal.post("/index/upsert")
-    def index_upsert(body: IndexUpsert) -> JSONBytes:
+    def index_upsert(body: IndexUpsert, runtime: CurrentRuntime) -> JSONBytes:
         """Workers without a Qdrant server of their own write through this process."""
-        get_memory_index().upsert(
+        runtime.index.upsert(
             [
                 IndexedMemory(
                     i.id,
@@ -90,11 +91,11 @@ def create_app() -> FastAPI:
         return ok({"upserted": len(body.items)})
 
     @internal.post("/index/query")
-    def index_query(body: IndexQuery) -> JSONBytes:
+    def index_query(body: IndexQuery, runtime: CurrentRuntime) -> JSONBytes:
         flt = body.filter and MemoryFilter(
             body.filter["mode"], tuple(Condition(**c) for c in body.filter["conditions"])
         )
-        found = get_memory_index().query(
+        found = runtime.index.query(
             [q.query() for q in body.queries], body.project_id, body.user_id, flt or None
         )
         return ok(
@@ -105,14 +106,14 @@ def create_app() -> FastAPI:
         )
 
     @internal.post("/index/delete")
-    def index_delete(body: IndexDelete) -> JSONBytes:
-        get_memory_index().delete(body.ids)
+    def index_delete(body: IndexDelete, runtime: CurrentRuntime) -> JSONBytes:
+        runtime.index.delete(body.ids)
         return ok({"deleted": len(body.ids)})
 
     @internal.post("/index/delete-user")
-    def index_delete_user(body: IndexUser) -> JSONBytes:
+    def index_delete_user(body: IndexUser, runtime: CurrentRuntime) -> JSONBytes:
         """An erasure: every point of the user, whether SQL still knows it or not."""
-        get_memory_index().delete_user(body.project_id, body.user_id)
+        runtime.index.delete_user(body.project_id, body.user_id)
         return ok({})
 
     app.include_router(internal)

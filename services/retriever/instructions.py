@@ -4,7 +4,7 @@
 import logging
 import re
 
-from shared.llm import chat
+from shared.llm import Llm
 from shared.text import language
 
 log = logging.getLogger(__name__)
@@ -80,13 +80,13 @@ WHAT = {
 }
 
 
-def build(kind: str, query: str, memory_values: list[str], use_llm: bool) -> str:
+def build(kind: str, query: str, memory_values: list[str], llm: Llm | None) -> str:
     template = template_instruction if kind == "instruction" else template_full_instruction
-    if not use_llm or not memory_values:
+    if llm is None or not memory_values:
         return template(query, memory_values)
     facts = "\n".join(f"- {f}" for f in _facts(memory_values))
     try:
-        text = chat(
+        text = llm.chat(
             [
                 {
                     "role": "user",

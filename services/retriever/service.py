@@ -8,15 +8,14 @@ import numpy as np
 
 from services.retriever import instructions
 from services.retriever.ranking import Ranked, named_subjects, rank, without_names
-from shared.config import Settings, get_settings
-from shared.db.session import new_session
-from shared.embeddings import get_embedder
+from shared.config import Settings
 from shared.embeddings.base import Embedder
 from shared.filters import MemoryFilter, parse_filter
 from shared.lexical import query_terms
 from shared.memories import load_memories, to_item
+from shared.runtime import Runtime
 from shared.schemas import SearchMemoryRequest
-from shared.vector_store import Candidate, MemoryIndex, Query, get_memory_index
+from shared.vector_store import Candidate, MemoryIndex, Query
 
 # Candidates from each half: the model ranks best with room to reorder; more bought nothing
 # on LoCoMo (recall@10 the same at 50 and 100 from each half).
@@ -91,12 +90,14 @@ def ranked_pool(
     )
 
 
-def search_memories(project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
-    settings = get_settings()
+def search_memories(
+    runtime: Runtime, project_id: str, request: SearchMemoryRequest
+) -> dict[str, Any]:
+    settings = runtime.settings
     flt = parse_filter(request.filter)
-    embedder = get_embedder()
+    embedder = runtime.embedder
     span = cosine_span(embedder, settings)
-    pool = gather(get_memory_index(), embedder, request.query, project_id, request.user_id, flt)
+    pool = gather(runtime.index, embedder, request.query, project_id, request.user_id, flt)
     limit = request.memory_limit_number
     ranked = [
         r
@@ -106,7 +107,7 @@ def search_memories(project_id: str, request: SearchMemoryRequest) -> dict[str, 
         if request.relativity is None or r.relativity >= request.relativity
     ]
     items: list[dict[str, Any]] = []
-    with new_session() as session:
+    with runtime.db.session() as session:
         # Rows of the best-ranked first, a few spare: points whose rows are gone (deleted, or
         # a job that never committed) are skipped and the next ones read.
         for start in range(0, len(ranked), limit + SPARE):
@@ -124,14 +125,32 @@ def search_memories(project_id: str, request: SearchMemoryRequest) -> dict[str, 
     return {
         "memory_detail_list": items if request.return_matches else [],
         "message_detail_list": None,
-        "instruction": instructions.build(
-            "instruction", request.query, values, settings.llm_enabled
-        )
+        "instruction": instructions.build("instruction", request.query, values, runtime.llm)
         if request.return_instruction
         else None,
         "full_instruction": instructions.build(
-            "full_instruction", request.query, values, settings.llm_enabled
+            "full_instruction", request.query, values, runtime.llm
         )
         if request.return_full_instruction
         else None,
     }
+
+
+class InProcessRetriever:
+    """The retriever's code in the caller's process (the embedded default): searches, and
+    the index points a delete removes."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def search(self, project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
+        return search_memories(self._runtime, project_id, request)
+
+    def delete(self, ids: list[str]) -> None:
+        self._runtime.index.delete(ids)
+
+    def delete_user(self, project_id: str, user_id: str) -> None:
+        self._runtime.index.delete_user(project_id, user_id)
+
+    def close(self) -> None:
+        pass  # the index is the runtime's, closed with it

@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from shared.db.session import get_engine
+from shared.db.session import Database
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -21,9 +21,9 @@ def alembic_config() -> Config:
 MIGRATION_LOCK = 7_262_611
 
 
-def upgrade_database() -> None:
+def upgrade_database(db: Database) -> None:
     config = alembic_config()
-    with get_engine().begin() as connection:
+    with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection

@@ -1,16 +1,13 @@
-"""Engine and sessions, one engine per process."""
+"""The SQL database of a process: its engine, sessions and transactions."""
 
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
-
-from shared.config import get_settings
 
 
 def _tune_sqlite(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -33,41 +30,43 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-@lru_cache
-def get_engine() -> Engine:
-    settings = get_settings()
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.sql_url)
+class Database:
+    """One engine and its session factory. Connections are opened on first use, so a
+    Database made before a fork (a Celery prefork parent) serves its children once they
+    `forget_connections`."""
 
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; its own wait for the lock sleeps in growing steps,
+        # which under load made writers queue for seconds. Writers of this process take turns
+        # here instead.
+        self._writer: AbstractContextManager[object] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
 
-@lru_cache
-def _session_factory() -> sessionmaker[Session]:
-    return sessionmaker(get_engine(), expire_on_commit=False)
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
+    def session(self) -> Session:
+        return self._sessions()
 
-def new_session() -> Session:
-    return _session_factory()()
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits at the end of the block, or rolls back on error."""
+        with self._writer, self.session() as session, session.begin():
+            yield session
 
+    @contextmanager
+    def core_transaction(self) -> Iterator[Connection]:
+        """The same without the ORM, for hot paths that write rows in bulk."""
+        with self._writer, self.engine.begin() as connection:
+            yield connection
 
-# SQLite has one writer at a time; its own wait for the lock sleeps in growing steps, which
-# under load made writers queue for seconds. Writers of this process take turns here instead.
-_sqlite_writer = threading.Lock()
+    def forget_connections(self) -> None:
+        """In a forked child: the parent's pooled connections are the parent's to close."""
+        self.engine.dispose(close=False)
 
-
-def _writer_turn() -> AbstractContextManager[object]:
-    return _sqlite_writer if get_engine().dialect.name == "sqlite" else nullcontext()
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """A session whose work commits at the end of the block, or rolls back on error."""
-    with _writer_turn(), new_session() as session, session.begin():
-        yield session
-
-
-@contextmanager
-def core_transaction() -> Iterator[Connection]:
-    """The same without the ORM, for hot paths that write rows in bulk."""
-    with _writer_turn(), get_engine().begin() as connection:
-        yield connection
+    def close(self) -> None:
+        self.engine.dispose()

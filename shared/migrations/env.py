@@ -1,7 +1,8 @@
 from alembic import context
 
+from shared.config import Settings
 from shared.db.models import Base
-from shared.db.session import get_engine
+from shared.db.session import make_engine
 
 target_metadata = Base.metadata
 
@@ -15,7 +16,8 @@ def run_migrations() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    with get_engine().connect() as conn:
+    # Run by the alembic command itself: the database of the environment's settings.
+    with make_engine(Settings().sql_url).connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

@@ -3,7 +3,9 @@ else Qdrant's engine in-process (VECTOR_STORE=edge, the embedded default), qdran
 local mode (VECTOR_STORE=qdrant-local), or, for workers and gateways, the index a retriever
 process owns (VECTOR_STORE=remote: writes only). Adding a backend is one new module here."""
 
-from shared.singleton import PerProcess
+from collections.abc import Callable
+
+from shared.config import Settings
 from shared.vector_store.base import Candidate, IndexedMemory, MemoryIndex, Query, candidates
 
 __all__ = [
@@ -12,33 +14,22 @@ __all__ = [
     "MemoryIndex",
     "Query",
     "candidates",
-    "get_memory_index",
-    "close_memory_index",
+    "build_memory_index",
 ]
 
 
-def _build() -> MemoryIndex:
-    from shared.config import get_settings
-    from shared.embeddings import get_embedder
-
-    settings = get_settings()
+def build_memory_index(settings: Settings, dim: Callable[[], int]) -> MemoryIndex:
+    """`dim` is asked only by the indexes that create their collection (the embedder's)."""
     if settings.vector_store == "remote" and not settings.qdrant_url:
         from shared.vector_store.remote import RemoteIndex
 
         return RemoteIndex(settings)
-    dim = get_embedder().dim
     if settings.qdrant_url or settings.vector_store == "qdrant-local":
         from shared.vector_store.qdrant_client_index import QdrantClientIndex
 
-        return QdrantClientIndex(settings, dim)
+        return QdrantClientIndex(settings, dim())
     if settings.vector_store == "edge":
         from shared.vector_store.edge import EdgeIndex
 
-        return EdgeIndex(settings.data_dir / "qdrant-edge" / settings.qdrant_collection, dim)
+        return EdgeIndex(settings.data_dir / "qdrant-edge" / settings.qdrant_collection, dim())
     raise ValueError(f"VECTOR_STORE={settings.vector_store!r}: choose edge, qdrant-local or remote")
-
-
-# One per process: the in-process engines allow a single opener of their folder.
-_index: PerProcess[MemoryIndex] = PerProcess(_build, lambda index: index.close())
-get_memory_index = _index.get
-close_memory_index = _index.close

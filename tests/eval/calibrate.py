@@ -54,15 +54,14 @@ def ingest(data_dir: Path, conversations: list) -> dict:
 def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
     from services.retriever.ranking import memory_features
     from services.retriever.service import cosine_span, gather
-    from shared.config import get_settings
-    from shared.db.session import new_session
-    from shared.embeddings import get_embedder
+    from shared.config import Settings
     from shared.memories import load_memories
+    from shared.runtime import Runtime
     from shared.text import language
-    from shared.vector_store import get_memory_index
 
-    embedder, index = get_embedder(), get_memory_index()
-    span = cosine_span(embedder, get_settings())
+    runtime = Runtime(Settings())
+    embedder, index = runtime.embedder, runtime.index
+    span = cosine_span(embedder, runtime.settings)
     project = "default"
     asks = [
         (
@@ -83,7 +82,7 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
         for q in QUESTIONS
     ]
     groups = []
-    with new_session() as session:
+    with runtime.db.session() as session:
         for n, (fold, user, question, evidence, contents, ids) in enumerate(asks):
             pool = gather(index, embedder, question, project, user, None)
             if not pool.candidates:
@@ -115,6 +114,7 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
             )
             if n % 500 == 0:
                 print(f"  gathered {n}/{len(asks)}", file=sys.stderr)
+    runtime.close()
     return groups
 
 

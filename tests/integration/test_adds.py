@@ -13,13 +13,14 @@ from sqlalchemy import func, select
 
 from services.extractor import service as extractor
 from services.gateway.messages import ingest
-from services.gateway.messages.ingest import Ingest, get_ingest, prepare, write
+from services.gateway.messages.ingest import prepare, retry_window_ms, write
 from services.gateway.messages.schemas import AddMessageRequest, ChatMessage
-from shared.config import get_settings
+from shared.config import Settings
 from shared.db.models import Message
-from shared.db.session import core_transaction, new_session
 from shared.errors import InvalidParameter
 from tests.stack import Stack
+
+WINDOW_MS = retry_window_ms(Settings().add_retry_window)  # the stack's: the default
 
 
 def _user() -> str:
@@ -112,7 +113,7 @@ def _unchecked(project: str, user: str, content: str, chat_time: str | None = No
         conversation_id="c",
         messages=[ChatMessage.model_construct(role="user", content=content, chat_time=chat_time)],
     )
-    return prepare(project, request, "add")
+    return prepare(project, request, "add", WINDOW_MS)
 
 
 @pytest.mark.parametrize("stack", ["postgres"], indirect=True)
@@ -124,16 +125,16 @@ def test_a_batch_postgres_refuses_answers_only_the_refused_adds(stack: Stack) ->
     retry = _unchecked("p-one", users["p-one"], "我在p-one工作。")
     adds = [good[0], too_long_time, good[1], nul, good[2], retry]
 
-    committed = Ingest.commit(adds)
+    committed = stack.gateway.ingest.commit(adds)
     assert committed is not None
-    get_ingest().publish_and_answer([committed])
+    stack.gateway.ingest.publish_and_answer([committed])
     for refused in (too_long_time, nul):
         error = refused.future.exception(timeout=5)
         assert isinstance(error, InvalidParameter) and error.code == 40000
     answers = [add.future.result(timeout=5) for add in [*good, retry]]
     assert [answer.fresh for answer in answers] == [True, True, True, False]
     assert answers[-1].task_id == answers[0].task_id
-    with new_session() as session:
+    with stack.runtime.db.session() as session:
         for project, user in users.items():
             assert session.scalars(
                 select(Message.content).where(
@@ -154,7 +155,7 @@ def test_a_batch_postgres_refuses_answers_only_the_refused_adds(stack: Stack) ->
 def test_an_identical_add_is_a_retry_within_the_window_and_new_after_it(
     stack: Stack, monkeypatch
 ) -> None:
-    monkeypatch.setattr(get_settings(), "add_retry_window", 1.0)
+    monkeypatch.setattr(stack.settings, "add_retry_window", 1.0)
     user = _user()
     first = stack.add(user, "c", _say("yes"))
     assert stack.add(user, "c", _say("yes"))["task_id"] == first["task_id"]  # a retry
@@ -168,24 +169,24 @@ def test_an_identical_add_is_a_retry_within_the_window_and_new_after_it(
     assert _contents(stack, user) == ["yes", "yes", "yes"]
 
 
-def _write_at(monkeypatch, when: int, request: AddMessageRequest) -> str:
+def _write_at(stack: Stack, monkeypatch, when: int, request: AddMessageRequest) -> str:
     monkeypatch.setattr(ingest, "now_ms", lambda: when)
-    add = prepare("test-project", request, "add")
-    with core_transaction() as connection:
+    add = prepare("test-project", request, "add", WINDOW_MS)
+    with stack.runtime.db.core_transaction() as connection:
         return write(connection, [add])[0].task_id
 
 
 def test_a_retry_across_the_windows_border_is_still_a_retry(stack: Stack, monkeypatch) -> None:
-    window = ingest.retry_window_ms()
+    window = WINDOW_MS
     user = _user()
     said = AddMessageRequest(user_id=user, conversation_id="c", messages=_say("好的"))
     start = 10_000 * window - 1  # the last millisecond of a window
-    first = _write_at(monkeypatch, start, said)
-    assert _write_at(monkeypatch, start + 2, said) == first  # the next window, 2 ms later
-    assert _write_at(monkeypatch, start + window // 2, said) == first
-    second = _write_at(monkeypatch, start + window + 1, said)  # said again
+    first = _write_at(stack, monkeypatch, start, said)
+    assert _write_at(stack, monkeypatch, start + 2, said) == first  # the next window, 2 ms later
+    assert _write_at(stack, monkeypatch, start + window // 2, said) == first
+    second = _write_at(stack, monkeypatch, start + window + 1, said)  # said again
     assert second != first
-    third = _write_at(monkeypatch, start + 2 * window + 5, said)  # a window after the second
+    third = _write_at(stack, monkeypatch, start + 2 * window + 5, said)  # a window after the second
     assert third not in (first, second)
     monkeypatch.undo()
     assert _contents(stack, user) == ["好的", "好的", "好的"]
@@ -200,8 +201,8 @@ def test_messages_with_chat_time_are_recognised_whenever_they_are_re_sent(
         conversation_id="c",
         messages=_say("我下周去成都。", chat_time="2025-03-01 10:00"),
     )
-    first = _write_at(monkeypatch, 1_000_000, said)
-    assert _write_at(monkeypatch, 1_000_000 + 10 * ingest.retry_window_ms(), said) == first
+    first = _write_at(stack, monkeypatch, 1_000_000, said)
+    assert _write_at(stack, monkeypatch, 1_000_000 + 10 * WINDOW_MS, said) == first
     monkeypatch.undo()
     assert _contents(stack, user) == ["我下周去成都。"]
 
@@ -259,7 +260,7 @@ def test_sixty_sync_adds_waiting_leave_the_server_answering(stack: Stack, monkey
                 pool.submit(stack.add, user, f"c{i}", _say(f"我第{i}次去成都。"), async_mode=False)
                 for i in range(60)
             ]
-            _wait_until_stored(user, 60)
+            _wait_until_stored(stack, user, 60)
             normal = [
                 pool.submit(stack.ok, "/get/message", {"user_id": user, "conversation_id": f"c{i}"})
                 for i in range(20)
@@ -273,10 +274,10 @@ def test_sixty_sync_adds_waiting_leave_the_server_answering(stack: Stack, monkey
         assert [add.result(timeout=60)["status"] for add in sync_adds] == ["completed"] * 60
 
 
-def _wait_until_stored(user: str, count: int) -> None:
+def _wait_until_stored(stack: Stack, user: str, count: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        with new_session() as session:
+        with stack.runtime.db.session() as session:
             if (
                 session.scalar(
                     select(func.count()).select_from(Message).where(Message.user_id == user)

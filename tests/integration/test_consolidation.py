@@ -4,9 +4,8 @@ history link, corrections by feedback, and no fact ever lost or shown as current
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from services.extractor.service import run_extraction
+from services.extractor.service import Extractor
 from shared.db.models import Task
-from shared.db.session import transaction
 from tests.stack import Stack
 
 
@@ -97,9 +96,9 @@ def test_rerunning_a_job_that_archived_does_it_once(stack: Stack) -> None:
     say(stack, who, "c1", "我住在杭州。")
     task = say(stack, who, "c2", "我搬到了上海。")
     before = sorted((m["id"], m["status"]) for m in memories(stack, who))
-    with transaction() as session:  # a redelivered job
+    with stack.runtime.db.transaction() as session:  # a redelivered job
         session.get(Task, task).status = "running"
-    assert run_extraction(task)
+    assert Extractor(stack.runtime).run(task)
     after = sorted((m["id"], m["status"]) for m in memories(stack, who))
     assert after == before
     assert [

@@ -17,11 +17,7 @@ from sqlalchemy import inspect, text
 
 from services.cli import main
 from services.extractor import service as extractor
-from shared.config import get_settings
 from shared.db.models import Task
-from shared.db.session import get_engine, transaction
-from shared.queue import enqueue_extraction
-from shared.vector_store import get_memory_index
 from tests.stack import Stack
 
 PROJECT = "test-project"  # the project of the stack's key
@@ -62,20 +58,20 @@ class HeldJobs:
 @contextmanager
 def held_jobs(monkeypatch: pytest.MonkeyPatch, where: str) -> Iterator[HeldJobs]:
     gate = HeldJobs(where)
-    run, extract = extractor.run_extraction, extractor.extract
+    run, extract = extractor.Extractor.run, extractor.extract
 
-    def held_run(task_id: str) -> bool:
+    def held_run(self: extractor.Extractor, task_id: str) -> bool:
         if where == "queued":
             gate.arrive(task_id)
-        wrote = run(task_id)
+        wrote = run(self, task_id)
         gate.results.setdefault(task_id, []).append(wrote)
         return wrote
 
-    def held_extract(turns, use_llm):
+    def held_extract(turns, llm):
         gate.arrive(" ".join(t.content for t in turns))
-        return extract(turns, use_llm)
+        return extract(turns, llm)
 
-    monkeypatch.setattr(extractor, "run_extraction", held_run)
+    monkeypatch.setattr(extractor.Extractor, "run", held_run)
     if where == "extracting":
         monkeypatch.setattr(extractor, "extract", held_extract)
     try:
@@ -91,9 +87,9 @@ def memory_ids(stack: Stack, user: str) -> list[str]:
     ]
 
 
-def index_points(project: str, user: str) -> int:
+def index_points(stack: Stack, project: str, user: str) -> int:
     """The user's points, counted in the index itself (any status)."""
-    index = get_memory_index()
+    index = stack.runtime.index
     if hasattr(index, "_shard"):
         import qdrant_edge as edge
 
@@ -107,16 +103,16 @@ def index_points(project: str, user: str) -> int:
     ).count
 
 
-def found_anywhere(needles: list[str], project: str, user: str) -> list[str]:
+def found_anywhere(stack: Stack, needles: list[str], project: str, user: str) -> list[str]:
     """Every SQL table row (all tables of the database, read directly) that mentions a
     needle, and the user's points in the index."""
     hits = []
-    with get_engine().connect() as connection:
+    with stack.runtime.db.engine.connect() as connection:
         for table in inspect(connection).get_table_names():
             for row in connection.execute(text(f'SELECT * FROM "{table}"')):
                 line = " ".join(str(value) for value in row)
                 hits += [f"{table}: {line[:120]}" for n in needles if n in line]
-    points = index_points(project, user)
+    points = index_points(stack, project, user)
     return hits + ([f"index: {points} point(s)"] if points else [])
 
 
@@ -133,17 +129,17 @@ def test_delete_by_user_wins_over_a_pending_job(stack: Stack, monkeypatch, where
         assert stack.wait(task) == "completed"
     assert memory_ids(stack, user) == []
     assert stack.search(user, "What is my dog called?")["memory_detail_list"] == []
-    assert index_points(PROJECT, user) == 0
+    assert index_points(stack, PROJECT, user) == 0
     # The delete holds back only jobs accepted before it: the same words said again are kept.
     stack.wait(stack.add(user, "c2", facts)["task_id"])
     found = stack.search(user, "What is my dog called?")["memory_detail_list"]
     assert "Max" in found[0]["memory_value"]
 
 
-def delete_waits_for_the_lock() -> bool:
+def delete_waits_for_the_lock(stack: Stack) -> bool:
     """Whether a delete is waiting for the lock that final writes hold (PostgreSQL; SQLite's
     one writer is a lock of the process, not to be seen from here)."""
-    with get_engine().connect() as connection:
+    with stack.runtime.db.engine.connect() as connection:
         if connection.dialect.name != "postgresql":
             return True
         return bool(
@@ -168,14 +164,14 @@ def test_a_delete_during_the_final_write_waits_for_it(stack: Stack, monkeypatch)
         delete = threading.Thread(target=stack.ok, args=("/delete/memory", {"user_id": user}))
         delete.start()
         for _ in range(100):  # until the delete waits for the job (5 s at most)
-            if delete_waits_for_the_lock():
+            if delete_waits_for_the_lock(stack):
                 break
             time.sleep(0.05)
     finally:
         gate.released.set()
     delete.join(30)
     assert stack.wait(task) == "completed"
-    assert memory_ids(stack, user) == [] and index_points(PROJECT, user) == 0
+    assert memory_ids(stack, user) == [] and index_points(stack, PROJECT, user) == 0
 
 
 def test_delete_by_id_wins_over_a_job_run_again(stack: Stack, monkeypatch) -> None:
@@ -189,9 +185,9 @@ def test_delete_by_id_wins_over_a_job_run_again(stack: Stack, monkeypatch) -> No
         if "dog" in m["memory_value"]
     ]
     with held_jobs(monkeypatch, "queued") as gate:
-        with transaction() as session:  # the broker delivers the job again (same memory ids)
+        with stack.runtime.db.transaction() as session:  # the broker delivers it again
             session.get(Task, task).status = "running"
-        enqueue_extraction(task)
+        stack.runtime.queue.send([task])
         gate.wait_for(task)
         stack.ok("/delete/memory", {"memory_ids": [dog]})
         gate.released.set()
@@ -242,7 +238,8 @@ def test_deleting_the_current_memory_takes_its_history(stack: Stack) -> None:
     # Nothing names them but the record of the delete (the ids a late job must not write),
     # and that only until the relay finds no unfinished job older than it.
     assert {
-        hit.split(":")[0] for hit in found_anywhere([old["id"], current["id"]], PROJECT, user)
+        hit.split(":")[0]
+        for hit in found_anywhere(stack, [old["id"], current["id"]], PROJECT, user)
     } <= {"deletions"}
     # The raw messages stay: erasing them is /delete/user.
     assert stack.ok("/get/message", {"user_id": user, "conversation_id": "c1"})[
@@ -255,11 +252,13 @@ def a_user_with_everything(stack: Stack, monkeypatch) -> tuple[str, str, list[st
     good (a dead letter); returns (user, phone, every string that identifies their data)."""
     user, phone = unique("erase"), f"555-{uuid.uuid4().int % 10_000:04d}"
     stack.wait(stack.add(user, "c0", said("I have a dog named Max."))["task_id"])
-    settings = get_settings()
+
+    def unreachable(texts: list[str]) -> None:
+        raise ConnectionError("the embedding endpoint does not answer")
+
     with monkeypatch.context() as broken:
-        broken.setattr(settings, "embedder", "openai")
-        broken.setattr(settings, "embedding_base_url", "http://127.0.0.1:9/v1")
-        broken.setattr(settings, "job_max_attempts", 1)
+        broken.setattr(stack.runtime.embedder, "embed_passages", unreachable)
+        broken.setattr(stack.settings, "job_max_attempts", 1)
         failed = stack.add(user, "c2", said(f"Call me at {phone} after six."))["task_id"]
         assert stack.wait(failed) == "failed"
     # After the failed job, which may be replayed: the relay keeps the deletion for it.
@@ -287,7 +286,7 @@ def nothing_left(
             break
         time.sleep(0.05)
     assert gate.results[held] == [False]  # the held job found no task and wrote nothing
-    assert found_anywhere(needles, PROJECT, user) == []
+    assert found_anywhere(stack, needles, PROJECT, user) == []
     for conversation in ("c0", "c1", "c2", "c3"):
         assert (
             stack.ok("/get/message", {"user_id": user, "conversation_id": conversation})[
@@ -310,8 +309,8 @@ EVERYWHERE = {
 }
 
 
-def tables_holding(needles: list[str], user: str) -> set[str]:
-    return {hit.split(":")[0] for hit in found_anywhere(needles, PROJECT, user)}
+def tables_holding(stack: Stack, needles: list[str], user: str) -> set[str]:
+    return {hit.split(":")[0] for hit in found_anywhere(stack, needles, PROJECT, user)}
 
 
 @pytest.mark.parametrize("where", ["queued", "extracting"])
@@ -320,7 +319,7 @@ def test_erase_user_through_the_api_leaves_nothing(stack: Stack, monkeypatch, wh
     with held_jobs(monkeypatch, where) as gate:
         held = hold_a_job(stack, gate, user, phone)
         # The probe sees every place the user is kept, so finding nothing later means something.
-        assert not EVERYWHERE - tables_holding(needles, user)
+        assert not EVERYWHERE - tables_holding(stack, needles, user)
         erased = stack.ok("/delete/user", {"user_id": user})
         assert erased == {"success": True, "messages": 4, "memories": 1, "jobs": 4}
         nothing_left(stack, user, phone, needles, held, gate)
@@ -331,7 +330,9 @@ def test_erase_user_through_the_cli_leaves_nothing(stack: Stack, monkeypatch, ca
     user, phone, needles = a_user_with_everything(stack, monkeypatch)
     with held_jobs(monkeypatch, "queued") as gate:
         held = hold_a_job(stack, gate, user, phone)
-        assert not EVERYWHERE - tables_holding(needles, user)
+        assert not EVERYWHERE - tables_holding(stack, needles, user)
+        stack.export_env(monkeypatch)  # the CLI reads the stack's settings
+        stack.runtime.close_index()  # one opener: the CLI's runtime opens it (reopened after)
         assert main(["erase-user", "--project", PROJECT, "--user", user]) == 0
         assert "4 message(s), 1 memory(ies), 4 job(s), 1 dead letter(s)" in capsys.readouterr().out
         nothing_left(stack, user, phone, needles, held, gate)
@@ -353,8 +354,8 @@ def test_cli_erasure_refuses_while_a_server_holds_the_embedded_index(tmp_path: P
         [
             sys.executable,
             "-c",
-            "import sys; from shared.vector_store import get_memory_index; "
-            "get_memory_index(); print('open', flush=True); sys.stdin.read()",
+            "import sys; from shared.config import Settings; from shared.runtime import Runtime; "
+            "Runtime(Settings()).index; print('open', flush=True); sys.stdin.read()",
         ],
         cwd=root,
         env=env,
@@ -430,7 +431,7 @@ def test_deletions_no_job_can_meet_are_forgotten(stack: Stack, monkeypatch) -> N
         task = stack.add(user, "c1", said("I have a cat named Tom."))["task_id"]
         gate.wait_for(task)
         stack.ok("/delete/memory", {"user_id": user})
-        with transaction() as session:
+        with stack.runtime.db.transaction() as session:
             forget_spent_deletions(session)
             kept = session.scalars(
                 text("SELECT count(*) FROM deletions WHERE user_id = :u"), {"u": user}
@@ -438,6 +439,6 @@ def test_deletions_no_job_can_meet_are_forgotten(stack: Stack, monkeypatch) -> N
         assert kept == 1
         gate.released.set()
         assert stack.wait(task) == "completed"
-    with transaction() as session:
+    with stack.runtime.db.transaction() as session:
         forget_spent_deletions(session)
         assert session.query(Deletion).filter(Deletion.user_id == user).count() == 0

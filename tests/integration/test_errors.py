@@ -12,7 +12,6 @@ import httpx
 import pytest
 import uvicorn
 
-from shared.config import get_settings
 from shared.errors import RateLimited
 from shared.limits import make_rate_limiter
 from tests.stack import API, GUIDE_MESSAGES, Stack
@@ -122,25 +121,23 @@ def test_missing_and_invalid_keys(stack: Stack) -> None:
 
 
 def test_revoked_key_stops_working(stack: Stack) -> None:
-    from services.gateway.keys.service import key_cache, revoke_key
-    from shared.db.session import new_session, transaction
+    from services.gateway.keys.repository import list_keys
+    from services.gateway.keys.service import revoke_key
 
     key = stack.new_key("revocation")
     stack.ok("/get/message", {"user_id": "u", "conversation_id": "c"}, key=key)
-    with new_session() as session:
-        from services.gateway.keys.repository import list_keys
-
+    with stack.runtime.db.session() as session:
         key_id = list_keys(session, "revocation")[0].id
-    with transaction() as session:
+    with stack.runtime.db.transaction() as session:
         revoke_key(session, key_id)
-    key_cache._entries.clear()  # what CACHE_SECONDS does on its own
+    stack.gateway.keys._entries.clear()  # what CACHE_SECONDS does on its own
     expect(
         stack.post("/get/message", {"user_id": "u", "conversation_id": "c"}, key=key), 401, 40132
     )
 
 
 def test_rate_limit_answers_429_with_retry_after(stack: Stack, monkeypatch) -> None:
-    settings = get_settings()
+    settings = stack.settings
     monkeypatch.setattr(settings, "rate_limit_per_second", 0.5)
     monkeypatch.setattr(settings, "rate_limit_burst", 3)
     key = stack.new_key("rate-limited")
@@ -244,7 +241,7 @@ def test_embedded_rate_limit_counts_in_process() -> None:
 
 
 def test_size_limits(stack: Stack, monkeypatch) -> None:
-    settings = get_settings()
+    settings = stack.settings
     big = {**ADD, "messages": [{"role": "user", "content": "长" * 60_000}]}
     expect(stack.post("/add/message", big), 413, 40305, "characters")
     many = {**ADD, "messages": [{"role": "user", "content": "hi"}] * 501}
@@ -439,12 +436,10 @@ def served(app) -> Iterator[str]:
 def test_an_internal_error_answers_50000_and_keeps_the_connection(
     stack: Stack, monkeypatch
 ) -> None:
-    from shared.vector_store import get_memory_index
-
     def index_down(*_args, **_kwargs):
         raise RuntimeError("the index is down")
 
-    monkeypatch.setattr(get_memory_index(), "query", index_down)
+    monkeypatch.setattr(stack.runtime.index, "query", index_down)
     with (
         served(stack.client.app) as base,
         httpx.Client(

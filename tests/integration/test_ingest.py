@@ -4,15 +4,16 @@
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from services.gateway.messages.ingest import Accepted, Ingest, get_ingest, prepare, write
+from services.gateway.messages.ingest import Accepted, Ingest, prepare, write
 from services.gateway.messages.schemas import AddMessageRequest
-from shared.db.session import core_transaction
 from tests.stack import Stack
 
+WINDOW_MS = 60_000
 
-def _write(*bodies: dict) -> list[Accepted]:
-    adds = [prepare("test-project", AddMessageRequest(**body), "add") for body in bodies]
-    with core_transaction() as connection:
+
+def _write(stack: Stack, *bodies: dict) -> list[Accepted]:
+    adds = [prepare("test-project", AddMessageRequest(**body), "add", WINDOW_MS) for body in bodies]
+    with stack.runtime.db.core_transaction() as connection:
         return write(connection, adds)
 
 
@@ -33,13 +34,13 @@ def test_one_batch_stores_each_job_and_message_once(stack: Stack) -> None:
     }
     nothing_new = {**first, "messages": first["messages"][:1]}
 
-    results = _write(first, first, window, nothing_new)
+    results = _write(stack, first, first, window, nothing_new)
     assert results[0].fresh and results[0].status == "running"
     assert results[1] == Accepted(results[0].task_id, "running", False)  # the retry inside
     assert results[2].fresh and results[2].task_id != results[0].task_id
     assert results[3] == Accepted(results[3].task_id, "completed", False)
 
-    again = _write(window, first)  # both retried after their commit
+    again = _write(stack, window, first)  # both retried after their commit
     assert again == [
         Accepted(results[2].task_id, "running", False),
         Accepted(results[0].task_id, "running", False),
@@ -92,13 +93,14 @@ def test_an_add_whose_client_left_is_stored_and_extracted(stack: Stack) -> None:
                 messages=[{"role": "user", "content": f"我在{city}工作。"}],
             ),
             "add",
+            WINDOW_MS,
         )
         for conversation, city in (("gone", "深圳"), ("staying", "广州"))
     )
     gone.future.cancel()
-    committed = Ingest.commit([gone, staying])
+    committed = stack.gateway.ingest.commit([gone, staying])
     assert committed is not None
-    get_ingest().publish_and_answer([committed])
+    stack.gateway.ingest.publish_and_answer([committed])
     assert gone.future.cancelled() and staying.future.result(timeout=5).fresh
     for add in (gone, staying):
         assert stack.wait(add.task_id) == "completed"

@@ -4,18 +4,19 @@ import time
 import uuid
 
 from services.cli import main
-from shared.config import get_settings
 from tests.stack import Stack
 
 
 def test_failed_job_is_dead_lettered_and_replayed(stack: Stack, monkeypatch, capsys) -> None:
-    settings = get_settings()
     user = f"u-{uuid.uuid4().hex[:8]}"
+
+    def unreachable(texts: list[str]) -> None:
+        raise ConnectionError("the embedding endpoint does not answer")
+
     with monkeypatch.context() as broken:
         # An embeddings endpoint that is down makes every attempt fail.
-        broken.setattr(settings, "embedder", "openai")
-        broken.setattr(settings, "embedding_base_url", "http://127.0.0.1:9/v1")
-        broken.setattr(settings, "job_max_attempts", 1)
+        broken.setattr(stack.runtime.embedder, "embed_passages", unreachable)
+        broken.setattr(stack.settings, "job_max_attempts", 1)
         task = stack.add(user, "c", [{"role": "user", "content": "我的生日是三月五日。"}])
         assert stack.wait(task["task_id"]) == "failed"
     assert stack.ok("/get/status", {"task_id": task["task_id"]})["status"] == "failed"
@@ -26,6 +27,7 @@ def test_failed_job_is_dead_lettered_and_replayed(stack: Stack, monkeypatch, cap
         == "我的生日是三月五日。"
     )
 
+    stack.export_env(monkeypatch)  # the CLI reads the stack's settings
     assert main(["jobs", "failed"]) == 0
     listed = capsys.readouterr().out
     assert task["task_id"] in listed and "Connection" in listed
@@ -37,17 +39,16 @@ def test_failed_job_is_dead_lettered_and_replayed(stack: Stack, monkeypatch, cap
 
 
 def test_job_run_twice_writes_nothing_twice(stack: Stack) -> None:
-    from services.extractor.service import run_extraction
+    from services.extractor.service import Extractor
     from shared.db.models import Task
-    from shared.db.session import transaction
 
     user = f"u-{uuid.uuid4().hex[:8]}"
     task = stack.add(user, "c", [{"role": "user", "content": "我在学日语，准备明年去东京。"}])
     stack.wait(task["task_id"])
     before = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
-    with transaction() as session:  # as if the broker redelivered a finished job
+    with stack.runtime.db.transaction() as session:  # as if the broker redelivered it
         session.get(Task, task["task_id"]).status = "running"
-    run_extraction(task["task_id"])
+    Extractor(stack.runtime).run(task["task_id"])
     after = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
     assert [m["id"] for m in after] == [m["id"] for m in before]
     hits = stack.search(user, "学日语", memory_limit_number=25)["memory_detail_list"]
@@ -98,14 +99,13 @@ def test_jobs_running_or_waiting_their_turn_are_not_sent_again(
     from sqlalchemy import func, select
 
     from shared.db.models import Task
-    from shared.db.session import new_session
 
-    with new_session() as session:  # jobs earlier tests left behind finish first
+    with stack.runtime.db.session() as session:  # jobs earlier tests left behind finish first
         for _ in range(600):
             if not session.scalar(select(func.count()).where(Task.status == "running")):
                 break
             time.sleep(0.05)
-    monkeypatch.setattr(get_settings(), "outbox_redrive_after", 1.0)
+    monkeypatch.setattr(stack.settings, "outbox_redrive_after", 1.0)
     llm.delay = 2.0
     before = job_outcomes()
     tasks = [
@@ -118,7 +118,7 @@ def test_jobs_running_or_waiting_their_turn_are_not_sent_again(
     ]  # two worker threads: two run, two wait
     assert [stack.wait(task, timeout=60) for task in tasks] == ["completed"] * 4
     time.sleep(1.5)  # copies sent again, if any, have arrived
-    with new_session() as session:
+    with stack.runtime.db.session() as session:
         assert [session.get(Task, task).attempts for task in tasks] == [1] * 4
     # Only these jobs' calls: a job an earlier test left behind may reach this LLM too.
     assert (
@@ -132,15 +132,14 @@ def test_a_job_whose_lease_ran_out_is_sent_again(stack: Stack, monkeypatch) -> N
     """Its worker died: no heartbeat, the lease runs out, the relay sends it again."""
     from shared.clock import now_ms
     from shared.db.models import Task
-    from shared.db.session import transaction
 
-    monkeypatch.setattr(get_settings(), "outbox_redrive_after", 1.0)
+    monkeypatch.setattr(stack.settings, "outbox_redrive_after", 1.0)
     user = f"u-{uuid.uuid4().hex[:8]}"
     task = stack.add(user, "c", [{"role": "user", "content": "我在学日语，准备明年去东京。"}])
     assert stack.wait(task["task_id"]) == "completed"
-    with transaction() as session:  # as if a worker had taken it and died
+    with stack.runtime.db.transaction() as session:  # as if a worker had taken it and died
         row = session.get(Task, task["task_id"])
         row.status, row.attempts, row.dispatch_time = "running", 1, now_ms() + 300
     assert stack.wait(task["task_id"]) == "completed"
-    with transaction() as session:
+    with stack.runtime.db.transaction() as session:
         assert session.get(Task, task["task_id"]).attempts == 2

@@ -6,7 +6,8 @@ from services.cli import main
 from tests.stack import Stack
 
 
-def test_create_list_revoke(stack: Stack, capsys) -> None:
+def test_create_list_revoke(stack: Stack, capsys, monkeypatch) -> None:
+    stack.export_env(monkeypatch)
     assert main(["keys", "create", "--project", "cli-demo", "--name", "ci"]) == 0
     created = capsys.readouterr().out
     key = re.search(r"api key : (mpg-\S+)", created).group(1)

@@ -8,20 +8,23 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, generate_latest
 
-from services.gateway.keys.service import hash_key, key_cache
-from shared.config import Settings, get_settings
+from services.gateway.keys.service import hash_key
+from shared.config import Settings
 from shared.internal_http import token_matches, unsafe_token_reason
+from shared.runtime import Runtime
 from tests.e2e.process import MEMOS, run_service
 from tests.services import LOCAL_REDIS
-from tests.stack import API, reset_runtime
+from tests.stack import API, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,9 +88,12 @@ def test_retriever_on_all_interfaces_with_its_own_token_starts(tmp_path: Path) -
         assert stranger.status_code == 401 and stranger.json()["code"] == 40132
 
 
-@pytest.fixture
-def settings_env(monkeypatch, tmp_path) -> Iterator[pytest.MonkeyPatch]:
-    for name, value in {
+@contextmanager
+def embedded_runtime(tmp_path: Path, **env: str) -> Iterator[Runtime]:
+    """A runtime of the embedded default in tmp_path, its database migrated."""
+    from shared.db.migrate import upgrade_database
+
+    defaults = {
         "DATA_DIR": str(tmp_path / "data"),
         "DATABASE_URL": "",
         "REDIS_URL": "",
@@ -95,18 +101,18 @@ def settings_env(monkeypatch, tmp_path) -> Iterator[pytest.MonkeyPatch]:
         "LOG_LEVEL": "WARNING",
         "RETRIEVER_URL": "",
         "RATE_LIMIT_PER_SECOND": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
-    reset_runtime()
-    yield monkeypatch
-    reset_runtime()
+    }
+    runtime = Runtime(settings_for(**{**defaults, **env}))
+    upgrade_database(runtime.db)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
 
 
-def test_internal_token_is_compared_in_constant_time(settings_env, monkeypatch) -> None:
+def test_internal_token_is_compared_in_constant_time(tmp_path, monkeypatch) -> None:
     from services.retriever.app import create_app
 
-    settings_env.setenv("INTERNAL_TOKEN", "the-right-token")
-    get_settings.cache_clear()
     compared = []
 
     def spy(a, b):
@@ -119,14 +125,15 @@ def test_internal_token_is_compared_in_constant_time(settings_env, monkeypatch) 
     assert compared == [(b"the-right-token", b"the-right-token")]
     assert not token_matches("the-right-tokem", "the-right-token")
     assert not token_matches("", "") and not token_matches(None, "the-right-token")
-    client = TestClient(create_app(), raise_server_exceptions=False)
-    for header in (
-        {},
-        {"X-Internal-Token": "change-me"},
-        {"X-Internal-Token": "é".encode("latin-1")},
-    ):  # not ASCII: no 500
-        answer = client.post("/internal/index/delete", json={"ids": ["x"]}, headers=header)
-        assert answer.status_code == 401 and answer.json()["code"] == 40132, answer.text
+    with embedded_runtime(tmp_path, INTERNAL_TOKEN="the-right-token") as runtime:
+        client = TestClient(create_app(runtime), raise_server_exceptions=False)
+        for header in (
+            {},
+            {"X-Internal-Token": "change-me"},
+            {"X-Internal-Token": "é".encode("latin-1")},
+        ):  # not ASCII: no 500
+            answer = client.post("/internal/index/delete", json={"ids": ["x"]}, headers=header)
+            assert answer.status_code == 401 and answer.json()["code"] == 40132, answer.text
     assert len(compared) == 4  # the missing header needs no comparison
 
 
@@ -143,30 +150,37 @@ def with_client_address(app):
 
 
 @pytest.fixture(params=["in-process", "redis"])
-def gateway(request, settings_env) -> Iterator[TestClient]:
+def gateway(request, tmp_path) -> Iterator[tuple[TestClient, FastAPI]]:
     from services.gateway.app import create_app
 
-    settings_env.setenv("AUTH_FAILURES_PER_SECOND", "1")
-    settings_env.setenv("AUTH_FAILURE_BURST", "5")
-    settings_env.setenv("REDIS_URL", "" if request.param == "in-process" else LOCAL_REDIS)
-    get_settings.cache_clear()
-    with TestClient(
-        with_client_address(create_app(run_relay=False)), raise_server_exceptions=False
-    ) as client:
-        yield client
+    with (
+        embedded_runtime(
+            tmp_path,
+            AUTH_FAILURES_PER_SECOND="1",
+            AUTH_FAILURE_BURST="5",
+            REDIS_URL="" if request.param == "in-process" else LOCAL_REDIS,
+        ) as runtime,
+        TestClient(
+            with_client_address(app := create_app(runtime, run_relay=False)),
+            raise_server_exceptions=False,
+        ) as client,
+    ):
+        yield client, app
 
 
-def new_key(project: str) -> str:
+def new_key(runtime: Runtime, project: str) -> str:
     from services.gateway.keys.service import create_key
-    from shared.db.session import transaction
 
-    with transaction() as session:
+    with runtime.db.transaction() as session:
         return create_key(session, project)[1]
 
 
 def test_failed_authentications_are_limited_per_client_address(gateway) -> None:
+    client, app = gateway
+    runtime = app.state.runtime
+
     def get_memory(key: str, address: str) -> httpx.Response:
-        return gateway.post(
+        return client.post(
             API + "/get/memory",
             json={"user_id": "u"},
             headers={"Authorization": f"Token {key}", "X-Test-Address": address},
@@ -176,7 +190,7 @@ def test_failed_authentications_are_limited_per_client_address(gateway) -> None:
     attacker, bystander = (
         f"198.51.100.{random.randrange(1, 255)}-{uuid.uuid4().hex[:6]}" for _ in range(2)
     )
-    valid, other_valid = new_key("p"), new_key("q")
+    valid, other_valid = new_key(runtime, "p"), new_key(runtime, "q")
     assert get_memory(valid, attacker).json()["code"] == 0
     for _ in range(5):  # the burst
         assert get_memory(f"mpg-{uuid.uuid4().hex}", attacker).json()["code"] == 40132
@@ -188,52 +202,53 @@ def test_failed_authentications_are_limited_per_client_address(gateway) -> None:
     assert get_memory(other_valid, attacker).json()["code"] == 40300
     # A key that was valid when last seen still works from there, even once out of the
     # cache; other clients are not held up.
-    key_cache._entries[hash_key(valid)] = (0.0, key_cache._entries[hash_key(valid)][1])
+    keys = app.state.gateway.keys
+    keys._entries[hash_key(valid)] = (0.0, keys._entries[hash_key(valid)][1])
     assert get_memory(valid, attacker).json()["code"] == 0
     assert get_memory(other_valid, bystander).json()["code"] == 0
     assert get_memory(f"mpg-{uuid.uuid4().hex}", bystander).json()["code"] == 40132
 
 
-def test_project_labels_can_be_turned_off(settings_env) -> None:
-    from shared.db.migrate import upgrade_database
+def test_project_labels_can_be_turned_off(tmp_path) -> None:
     from shared.db.models import Memory
-    from shared.db.session import transaction
-    from shared.metrics import MEMORIES_WRITTEN, ServiceState
+    from shared.metrics import MEMORIES_WRITTEN, ServiceState, project_label
 
-    upgrade_database()
-    with transaction() as session:
-        for project in ("acme-secret-1", "acme-secret-2"):
-            session.add(
-                Memory(
-                    id=str(uuid.uuid4()),
-                    project_id=project,
-                    user_id="u",
-                    conversation_id="c",
-                    task_id=str(uuid.uuid4()),
-                    memory_key="k",
-                    memory_value="v",
-                    create_time=1,
-                    update_time=1,
+    with embedded_runtime(tmp_path) as runtime:
+        with runtime.db.transaction() as session:
+            for project in ("acme-secret-1", "acme-secret-2"):
+                session.add(
+                    Memory(
+                        id=str(uuid.uuid4()),
+                        project_id=project,
+                        user_id="u",
+                        conversation_id="c",
+                        task_id=str(uuid.uuid4()),
+                        memory_key="k",
+                        memory_value="v",
+                        create_time=1,
+                        update_time=1,
+                    )
                 )
-            )
 
-    def memories_gauge() -> dict[str, float]:
-        family = next(f for f in ServiceState()._read() if f.name == "memos_memories")
-        return {s.labels["project"]: s.value for s in family.samples}
+        def memories_gauge(by_project: bool) -> dict[str, float]:
+            state = ServiceState(runtime.db, runtime.queue, by_project)
+            family = next(f for f in state._read() if f.name == "memos_memories")
+            return {s.labels["project"]: s.value for s in family.samples}
 
-    MEMORIES_WRITTEN.labels("acme-secret-1").inc()
-    assert memories_gauge() == {"acme-secret-1": 1, "acme-secret-2": 1}  # the default
-    settings_env.setenv("METRICS_PROJECT_LABELS", "false")
-    get_settings.cache_clear()
-    MEMORIES_WRITTEN.labels("acme-secret-2").inc()
-    assert memories_gauge() == {"": 2}
+        assert memories_gauge(by_project=True) == {"acme-secret-1": 1, "acme-secret-2": 1}
+        assert memories_gauge(by_project=False) == {"": 2}
+    assert project_label("acme-secret-1", by_project=True) == "acme-secret-1"
+    MEMORIES_WRITTEN.labels(project_label("acme-secret-2", by_project=False)).inc()
     assert 'memos_memories_written_total{project=""} 1.0' in generate_latest(REGISTRY).decode()
 
 
-def test_docs_load_nothing_from_outside(settings_env) -> None:
+def test_docs_load_nothing_from_outside(tmp_path) -> None:
     from services.gateway.app import create_app
 
-    with TestClient(create_app(run_relay=False)) as client:
+    with (
+        embedded_runtime(tmp_path) as runtime,
+        TestClient(create_app(runtime, run_relay=False)) as client,
+    ):
         page = client.get("/docs")
         assert page.status_code == 200 and "SwaggerUIBundle" in page.text
         urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*["']([^"']+)["']""", page.text)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from services.extractor.consolidation import (
+    CosineLevels,
     Neighbour,
     decide,
     decide_by_rules,
@@ -14,8 +15,10 @@ from services.extractor.consolidation import (
 )
 from services.extractor.profile import attributes, contradicts, is_profile_fact
 from shared.db.models import Memory, MemorySource, Message
+from shared.embeddings.e5 import E5Embedder
 from tests.fake_llm import FakeLLM
 
+E5 = CosineLevels(E5Embedder.floor, E5Embedder.duplicate)
 JANUARY = Message(id="m-january", chat_time="2025-01-05 10:00:00", create_time=1)
 JUNE = Message(id="m-june", chat_time="2025-06-05 10:00:00", create_time=1)
 
@@ -52,19 +55,21 @@ def test_duplicates_need_the_same_numbers_and_words() -> None:
 
 def test_rules_merge_update_or_add() -> None:
     new = memory("[user观点]用户搬到了上海。")
-    assert decide_by_rules(new, "user", [near("[user观点]用户搬到了上海。", 0.99)]).relation == (
-        "duplicate"
-    )
-    update = decide_by_rules(new, "user", [near("[user观点]用户住在杭州。", 0.86)])
+    assert decide_by_rules(
+        new, "user", [near("[user观点]用户搬到了上海。", 0.99)], E5
+    ).relation == ("duplicate")
+    update = decide_by_rules(new, "user", [near("[user观点]用户住在杭州。", 0.86)], E5)
     assert (update.relation, update.target.memory.id, update.memory_type) == (
         "update",
         "old",
         "UserMemory",
     )
-    assert decide_by_rules(new, "user", [near("[user观点]用户喜欢爬山。", 0.85)]).relation == "new"
+    assert (
+        decide_by_rules(new, "user", [near("[user观点]用户喜欢爬山。", 0.85)], E5).relation == "new"
+    )
     assert (
         decide_by_rules(
-            memory("[assistant观点]助手会推荐上海的餐厅。"), "assistant", []
+            memory("[assistant观点]助手会推荐上海的餐厅。"), "assistant", [], E5
         ).memory_type
         == "WorkingMemory"
     )
@@ -82,7 +87,7 @@ def test_llm_decides_when_configured(llm: FakeLLM) -> None:
     )
     new = memory("[user's view] The user went with the Galaxy S24.")
     (decision,) = decide(
-        [new], ["user"], [[near("[user's view] The user has a Pixel 6.", 0.65)]], {}, use_llm=True
+        [new], ["user"], [[near("[user's view] The user has a Pixel 6.", 0.65)]], {}, llm.client, E5
     )
     assert (decision.relation, decision.target.memory.id, decision.memory_type) == (
         "update",
@@ -116,7 +121,7 @@ def test_bad_llm_decisions_fall_back_to_the_rules(llm: FakeLLM, reply: str) -> N
     llm.replies.append(reply)
     new = memory("[user观点]用户搬到了上海。")
     (decision,) = decide(
-        [new], ["user"], [[near("[user观点]用户住在杭州。", 0.86)]], {}, use_llm=True
+        [new], ["user"], [[near("[user观点]用户住在杭州。", 0.86)]], {}, llm.client, E5
     )
     assert decision.relation == "update" and decision.target.memory.id == "old"
 
@@ -128,7 +133,8 @@ def test_the_later_statement_is_current_whichever_job_runs_last() -> None:
         ["user"],
         [[near(old_home, 0.86, said=JANUARY)]],
         {},
-        use_llm=False,
+        None,
+        E5,
     )
     assert (late.relation, late.target.memory.id) == ("update", "old")
     # The January statement's job runs after June's (a retry): it is the history.
@@ -138,7 +144,8 @@ def test_the_later_statement_is_current_whichever_job_runs_last() -> None:
         ["user"],
         [[near(new_home, 0.86, said=JUNE)]],
         {"m-january": JANUARY},
-        use_llm=False,
+        None,
+        E5,
     )  # the job's own messages, by id
     assert (early.relation, early.target.memory.id) == ("superseded", "old")
 

@@ -5,8 +5,8 @@ import json
 
 from services.extractor.llm_extractor import extract_by_llm, parse_output, render_dialogue
 from services.extractor.schemas import Turn
-from shared.config import get_settings
-from shared.llm import get_llm
+from shared.config import Settings
+from shared.llm import build_llm
 from tests.fake_llm import FakeLLM
 
 TURNS = [
@@ -33,7 +33,7 @@ GOOD = json.dumps(
 
 def test_prompt_carries_numbered_dialogue_with_times(llm: FakeLLM) -> None:
     llm.replies.append(GOOD)
-    memories = extract_by_llm(TURNS)
+    memories = extract_by_llm(llm.client, TURNS)
     request = llm.extraction_requests[0]
     assert request["model"] == "test-model"
     assert request["response_format"] == {"type": "json_object"}
@@ -51,7 +51,7 @@ def test_prompt_carries_numbered_dialogue_with_times(llm: FakeLLM) -> None:
 
 def test_bad_output_is_repaired_by_asking_again(llm: FakeLLM) -> None:
     llm.replies.extend(["this is not json", GOOD])
-    memories = extract_by_llm(TURNS)
+    memories = extract_by_llm(llm.client, TURNS)
     assert [m.key for m in memories] == ["杭州探望外婆"]
     retry = llm.extraction_requests[1]["messages"]
     assert retry[-2] == {"role": "assistant", "content": "this is not json"}
@@ -61,31 +61,29 @@ def test_bad_output_is_repaired_by_asking_again(llm: FakeLLM) -> None:
 def test_out_of_range_sources_are_rejected_then_repaired(llm: FakeLLM) -> None:
     bad = GOOD.replace('"sources": [0]', '"sources": [7]')
     llm.replies.extend([bad, GOOD])
-    assert extract_by_llm(TURNS)[0].source_ids == ["m0"]
+    assert extract_by_llm(llm.client, TURNS)[0].source_ids == ["m0"]
     assert "sources [7]" in llm.extraction_requests[1]["messages"][-1]["content"]
 
 
 def test_output_that_stays_bad_falls_back_to_the_rules(llm: FakeLLM) -> None:
     llm.replies.extend(["{}", '{"memories": [{"key": ""}]}', "```json\nnope\n```"])
-    memories = extract_by_llm(TURNS)
-    assert len(llm.extraction_requests) == get_settings().llm_max_retries + 1
+    memories = extract_by_llm(llm.client, TURNS)
+    assert len(llm.extraction_requests) == Settings().llm_max_retries + 1
     assert memories and memories[0].value.startswith("[user观点]用户下周六（2025-06-14）要去杭州")
 
 
 def test_empty_answer_falls_back_to_the_rules(llm: FakeLLM) -> None:
     llm.replies.append('{"memories": []}')
-    assert extract_by_llm(TURNS)[0].source_ids == ["m0", "m1"]  # the reply is its context
+    assert extract_by_llm(llm.client, TURNS)[0].source_ids == [
+        "m0",
+        "m1",
+    ]  # the reply is its context
 
 
-def test_unreachable_llm_falls_back_to_the_rules(monkeypatch) -> None:
-    settings = get_settings()
-    monkeypatch.setattr(settings, "llm_base_url", "http://127.0.0.1:9/v1")
-    monkeypatch.setattr(settings, "llm_model", "m")
-    get_llm.cache_clear()
-    try:
-        assert extract_by_llm(TURNS)[0].source_ids == ["m0", "m1"]
-    finally:
-        get_llm.cache_clear()
+def test_unreachable_llm_falls_back_to_the_rules() -> None:
+    unreachable = build_llm(Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model="m"))
+    assert unreachable is not None
+    assert extract_by_llm(unreachable, TURNS)[0].source_ids == ["m0", "m1"]
 
 
 def test_parse_accepts_fenced_json_and_assistant_speaker() -> None:

@@ -5,7 +5,7 @@ import json
 
 from celery import Celery
 
-from shared.queue import EXTRACT_TASK, job_message
+from shared.queue import DEFAULT_BROKER, EXTRACT_TASK, JobQueue
 
 
 def _comparable(message: dict) -> dict:
@@ -21,6 +21,8 @@ def test_job_message_is_what_send_task_stores() -> None:
     reference.send_task(EXTRACT_TASK, args=["job-1"], task_id="job-1")
     with reference.connection_for_read() as connection:
         sent = connection.default_channel._get(reference.conf.task_default_queue)
-    ours = job_message("job-1")
+    queue = JobQueue(DEFAULT_BROKER)  # makes the message; sends nothing here
+    ours = queue.job_message("job-1")
+    queue.close()
     assert ours["properties"]["delivery_tag"] != sent["properties"]["delivery_tag"]
     assert _comparable(ours) == _comparable(sent)

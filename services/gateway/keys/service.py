@@ -114,6 +114,3 @@ class KeyCache:
         if subject is None:
             raise InvalidApiKey()
         return subject
-
-
-key_cache = KeyCache()

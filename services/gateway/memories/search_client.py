@@ -1,25 +1,27 @@
-"""Where the gateway's searches go: the retriever in this process, or one running as its own
-process behind RETRIEVER_URL. Both answer the same call; which one is chosen once."""
+"""The gateway's one way to the retriever: its code in this process (the embedded default),
+or a retriever running as its own process behind RETRIEVER_URL. Both search, and both remove
+the index points of what a delete removed from SQL; which one is chosen once, with the
+gateway's runtime."""
 
 from typing import Any, Protocol
 
 from shared.config import Settings
 from shared.errors import SearchServiceUnavailable
 from shared.internal_http import InternalClient
+from shared.runtime import Runtime
 from shared.schemas import SearchMemoryRequest, SearchQuery
 
 
-class Searcher(Protocol):
+class Retriever(Protocol):
     def search(self, project_id: str, request: SearchMemoryRequest) -> dict[str, Any]: ...
 
+    def delete(self, ids: list[str]) -> None: ...
 
-class InProcessSearcher:
-    """The embedded default: the retriever's code, in the gateway's process."""
+    def delete_user(self, project_id: str, user_id: str) -> None:
+        """Every index point of the user, whether SQL still knows it or not (an erasure)."""
+        ...
 
-    def search(self, project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
-        from services.retriever.service import search_memories
-
-        return search_memories(project_id, request)
+    def close(self) -> None: ...
 
 
 class RetrieverClient:
@@ -36,6 +38,22 @@ class RetrieverClient:
         answer: dict[str, Any] = self._client.call("/internal/search", query.model_dump())
         return answer
 
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self._client.call("/internal/index/delete", {"ids": ids})
 
-def searcher_for(settings: Settings) -> Searcher:
-    return RetrieverClient(settings) if settings.retriever_url else InProcessSearcher()
+    def delete_user(self, project_id: str, user_id: str) -> None:
+        self._client.call(
+            "/internal/index/delete-user", {"project_id": project_id, "user_id": user_id}
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def retriever_for(runtime: Runtime) -> Retriever:
+    if runtime.settings.retriever_url:
+        return RetrieverClient(runtime.settings)
+    from services.retriever.service import InProcessRetriever
+
+    return InProcessRetriever(runtime)

@@ -2,14 +2,12 @@
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 from services.gateway.memories.schemas import DeleteMemoryRequest, GetMemoryRequest
-from services.gateway.memories.search_client import Searcher, searcher_for
+from services.gateway.memories.search_client import Retriever
 from shared.clock import now_ms
-from shared.config import get_settings
-from shared.db.session import new_session, transaction
+from shared.db.session import Database
 from shared.erasure import Erased, erase_user_rows
 from shared.errors import InputTooLarge, InvalidParameter, MemoryNotFound
 from shared.filters import parse_filter
@@ -24,12 +22,11 @@ from shared.memories import (
     with_history,
 )
 from shared.schemas import SearchMemoryRequest
-from shared.vector_store import get_memory_index
 
 
-def get_memories(project_id: str, request: GetMemoryRequest) -> dict[str, Any]:
+def get_memories(db: Database, project_id: str, request: GetMemoryRequest) -> dict[str, Any]:
     flt = parse_filter(request.filter)
-    with new_session() as session:
+    with db.session() as session:
         rows, total = page_memories(
             session, project_id, request.user_id, flt, request.page, request.size
         )
@@ -58,14 +55,16 @@ def get_memories(project_id: str, request: GetMemoryRequest) -> dict[str, Any]:
     }
 
 
-def delete_memories(project_id: str, request: DeleteMemoryRequest) -> None:
+def delete_memories(
+    db: Database, retriever: Retriever, project_id: str, request: DeleteMemoryRequest
+) -> None:
     """Deletes the memories and the archived versions they replaced, and records the delete
     so that a job accepted before it does not write them again."""
     modes = [bool(request.memory_ids), request.user_id is not None, request.filter is not None]
     if sum(modes) != 1:
         raise InvalidParameter("memory_ids/user_id/filter", "must be exactly one of the three")
     flt = parse_filter(request.filter)
-    with transaction() as session:
+    with db.transaction() as session:
         lock_out_jobs(session, project_id)
         now = now_ms()
         if request.memory_ids:
@@ -87,28 +86,27 @@ def delete_memories(project_id: str, request: DeleteMemoryRequest) -> None:
             record_deletion(session, project_id, now, memory_ids=ids, flt=request.filter)
         delete_by_ids(session, ids)
     # After the commit: a point left behind by a failure here is skipped at search time.
-    get_memory_index().delete(ids)
+    retriever.delete(ids)
 
 
-def erase_user(project_id: str, user_id: str) -> Erased:
+def erase_user(db: Database, retriever: Retriever, project_id: str, user_id: str) -> Erased:
     """Everything held for the user: raw messages, memories and their history, jobs and dead
-    letters in SQL, then the user's points in the index."""
-    index = get_memory_index()  # first: an index that cannot be opened leaves SQL untouched
-    with transaction() as session:
+    letters in SQL, and the user's points in the index."""
+    # First: an index that cannot be reached (or opened: an embedded one a running `memos
+    # serve` holds) leaves SQL untouched.
+    retriever.delete_user(project_id, user_id)
+    with db.transaction() as session:
         lock_out_jobs(session, project_id)
         erased = erase_user_rows(session, project_id, user_id)
-    index.delete(erased.memory_ids)
-    index.delete_user(project_id, user_id)
+    retriever.delete_user(project_id, user_id)  # again: points a job wrote meanwhile
     return erased
 
 
-@lru_cache
-def _searcher() -> Searcher:
-    return searcher_for(get_settings())
-
-
-def search(project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
-    limit = get_settings().max_query_chars
-    if limit and len(request.query) > limit:
-        raise InputTooLarge(f"query of {len(request.query)} characters; the limit is {limit}")
-    return _searcher().search(project_id, request)
+def search(
+    retriever: Retriever, max_query_chars: int, project_id: str, request: SearchMemoryRequest
+) -> dict[str, Any]:
+    if max_query_chars and len(request.query) > max_query_chars:
+        raise InputTooLarge(
+            f"query of {len(request.query)} characters; the limit is {max_query_chars}"
+        )
+    return retriever.search(project_id, request)

@@ -4,9 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 
-from services.gateway.deps import CurrentProject
+from services.gateway.deps import CurrentGateway, CurrentProject, Gateway
 from services.gateway.messages import service
-from services.gateway.messages.ingest import get_ingest
 from services.gateway.messages.schemas import (
     AddFeedbackRequest,
     AddMessageRequest,
@@ -14,8 +13,6 @@ from services.gateway.messages.schemas import (
     GetMessageRequest,
     GetStatusRequest,
 )
-from services.gateway.messages.waiting import wait_for_job
-from shared.config import get_settings
 from shared.db.models import Message
 from shared.http import JSONBytes, ok
 
@@ -25,14 +22,18 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 async def _add(
-    project_id: str, request: AddMessageRequest, kind: str, idempotency_key: str | None
+    gateway: Gateway,
+    project_id: str,
+    request: AddMessageRequest,
+    kind: str,
+    idempotency_key: str | None,
 ) -> JSONBytes:
     accepted = await asyncio.wrap_future(
-        get_ingest().submit(project_id, request, kind, idempotency_key)
+        gateway.ingest.submit(project_id, request, kind, idempotency_key)
     )
     task_id, status = accepted.task_id, accepted.status
     if not request.async_mode and status == "running":
-        status = await wait_for_job(task_id, get_settings().sync_add_timeout)
+        status = await gateway.waiter.wait(task_id, gateway.runtime.settings.sync_add_timeout)
     return ok({"success": status != "failed", "task_id": task_id, "status": status})
 
 
@@ -55,18 +56,24 @@ def _message_data(message: Message) -> dict[str, Any]:
 
 @router.post("/add/message")
 async def add_message(
-    body: AddMessageRequest, project: CurrentProject, idempotency_key: IdempotencyKey = None
+    body: AddMessageRequest,
+    project: CurrentProject,
+    gateway: CurrentGateway,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONBytes:
     """Store raw dialogue; memories are extracted from it asynchronously. The messages are
     committed before the answer. A retry creates nothing twice: the same Idempotency-Key, or
     without one the same request within ADD_RETRY_WINDOW seconds (messages with chat_time:
     whenever re-sent)."""
-    return await _add(project.project_id, body, "add", idempotency_key)
+    return await _add(gateway, project.project_id, body, "add", idempotency_key)
 
 
 @router.post("/add/feedback")
 async def add_feedback(
-    body: AddFeedbackRequest, project: CurrentProject, idempotency_key: IdempotencyKey = None
+    body: AddFeedbackRequest,
+    project: CurrentProject,
+    gateway: CurrentGateway,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONBytes:
     """A user's feedback on the conversation, stored and extracted like a user message."""
     request = AddMessageRequest(
@@ -76,21 +83,29 @@ async def add_feedback(
         agent_id=body.agent_id,
         app_id=body.app_id,
     )
-    return await _add(project.project_id, request, "feedback", idempotency_key)
+    return await _add(gateway, project.project_id, request, "feedback", idempotency_key)
 
 
 @router.post("/get/message")
-def get_message(body: GetMessageRequest, project: CurrentProject) -> JSONBytes:
+def get_message(
+    body: GetMessageRequest, project: CurrentProject, gateway: CurrentGateway
+) -> JSONBytes:
     """The raw messages of a conversation, in conversation order (the last
     `message_limit_number` when given)."""
     messages = service.get_messages(
-        project.project_id, body.user_id, body.conversation_id, body.message_limit_number
+        gateway.runtime.db,
+        project.project_id,
+        body.user_id,
+        body.conversation_id,
+        body.message_limit_number,
     )
     return ok({"message_detail_list": [_message_data(m) for m in messages]})
 
 
 @router.post("/get/status")
-def get_status(body: GetStatusRequest, project: CurrentProject) -> JSONBytes:
+def get_status(
+    body: GetStatusRequest, project: CurrentProject, gateway: CurrentGateway
+) -> JSONBytes:
     """Where an extraction job is: running, completed or failed."""
-    task = service.get_task(project.project_id, body.task_id)
+    task = service.get_task(gateway.runtime.db, project.project_id, body.task_id)
     return ok({"task_id": task.id, "status": task.status})

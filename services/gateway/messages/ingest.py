@@ -34,9 +34,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from services.gateway.messages.schemas import AddMessageRequest, ChatMessage
 from shared.clock import now_ms
-from shared.config import get_settings
 from shared.db.models import Base, Message, Task
-from shared.db.session import core_transaction, transaction
+from shared.db.session import Database
 from shared.errors import (
     APIError,
     InputTooLarge,
@@ -45,8 +44,7 @@ from shared.errors import (
     MemoryServiceUnavailable,
 )
 from shared.metrics import ADDS_PER_COMMIT
-from shared.queue import enqueue_extractions
-from shared.singleton import PerProcess
+from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1c4a52-7d0e-4c1e-9a57-1f0f3b0c8d21")
@@ -73,6 +71,7 @@ class _Add:
     # accepted less than a window before `received` makes this add its retry.
     earlier: str | None
     received: int
+    window: int  # the retry window, in ms
     future: Future[Accepted]
 
     @property
@@ -104,22 +103,19 @@ def _dedupe_key(message: ChatMessage, identity: str, index: int) -> str:
     return _digest(identity, index)
 
 
-def retry_window_ms() -> int:
-    return max(1, round(get_settings().add_retry_window * 1000))
+def retry_window_ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
-def check_limits(request: AddMessageRequest) -> None:
-    settings = get_settings()
-    if settings.max_messages_per_add and len(request.messages) > settings.max_messages_per_add:
+def check_limits(request: AddMessageRequest, max_messages: int, max_chars: int) -> None:
+    """0 turns a limit off."""
+    if max_messages and len(request.messages) > max_messages:
         raise InputTooLarge(
-            f"{len(request.messages)} messages in one add; the limit is "
-            f"{settings.max_messages_per_add}"
+            f"{len(request.messages)} messages in one add; the limit is {max_messages}"
         )
     longest = max(len(m.content) for m in request.messages)
-    if settings.max_message_chars and longest > settings.max_message_chars:
-        raise InputTooLarge(
-            f"a message of {longest} characters; the limit is {settings.max_message_chars}"
-        )
+    if max_chars and longest > max_chars:
+        raise InputTooLarge(f"a message of {longest} characters; the limit is {max_chars}")
 
 
 def check_idempotency_key(key: str | None) -> None:
@@ -135,6 +131,7 @@ def _identities(
     kind: str,
     idempotency_key: str | None,
     received: int,
+    window_ms: int,
 ) -> tuple[str, str | None]:
     """This add's identity and, when it depends on time, the one it had a window before.
     Time is cut in windows: a request is the same within one, and a retry that crosses into
@@ -152,18 +149,22 @@ def _identities(
     )
     if all(m.chat_time for m in request.messages):
         return sent, None  # its chat_times tell a repeat from a retry, however late
-    window = received // retry_window_ms()
+    window = received // window_ms
     return _digest(sent, window), _digest(sent, window - 1)
 
 
 def prepare(
-    project_id: str, request: AddMessageRequest, kind: str, idempotency_key: str | None = None
+    project_id: str,
+    request: AddMessageRequest,
+    kind: str,
+    window_ms: int,
+    idempotency_key: str | None = None,
 ) -> _Add:
     """The same request sent again (or the same Idempotency-Key) gets the same job id and
     message keys; see the module's docstring for how long without a key."""
     received = now_ms()
-    identity, earlier = _identities(project_id, request, kind, idempotency_key, received)
-    return _Add(project_id, request, kind, identity, earlier, received, Future())
+    identity, earlier = _identities(project_id, request, kind, idempotency_key, received, window_ms)
+    return _Add(project_id, request, kind, identity, earlier, received, window_ms, Future())
 
 
 def _recognise_retries(connection: Connection, adds: list[_Add]) -> None:
@@ -175,12 +176,11 @@ def _recognise_retries(connection: Connection, adds: list[_Add]) -> None:
             by_earlier.setdefault(_task_id(add.earlier), []).append((add, add.earlier))
     if not by_earlier:
         return
-    window = retry_window_ms()
     for task_id, created in connection.execute(
         select(Task.id, Task.create_time).where(Task.id.in_(list(by_earlier)))
     ):
         for add, earlier in by_earlier[task_id]:
-            if add.received - created < window:
+            if add.received - created < add.window:
                 add.identity = earlier
 
 
@@ -266,11 +266,6 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
     return results
 
 
-def _write_in_one_transaction(adds: list[_Add]) -> list[Accepted]:
-    with core_transaction() as connection:
-        return write(connection, adds)
-
-
 def _store_unreachable(exc: Exception) -> bool:
     """Errors of the connection rather than of the data: writing each add alone would only
     fail again, once per add."""
@@ -292,13 +287,13 @@ def _answer_to_failure(exc: Exception) -> Exception:
     return exc if isinstance(exc, APIError) else InternalError()
 
 
-def _commit_one_by_one(adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | None:
+def _commit_one_by_one(db: Database, adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | None:
     """Each add in its own transaction: only the one the database refuses gets the error."""
     written: list[_Add] = []
     results: list[Accepted] = []
     for add in adds:
         try:
-            (result,) = _write_in_one_transaction([add])
+            (result,) = _write_in_one_transaction(db, [add])
         except Exception as exc:
             log.exception("could not store an add", extra={"project_id": add.project_id})
             _settle(add.future, _answer_to_failure(exc))
@@ -349,11 +344,17 @@ def _drain(
     return items, False
 
 
+def _write_in_one_transaction(db: Database, adds: list[_Add]) -> list[Accepted]:
+    with db.core_transaction() as connection:
+        return write(connection, adds)
+
+
 class Ingest:
     """Two threads in a pipeline: the writer commits a batch while the publisher sends the
     jobs of the one before and answers it."""
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: Runtime) -> None:
+        self._db, self._queue, self._settings = runtime.db, runtime.queue, runtime.settings
         self._waiting: queue.SimpleQueue[_Add | None] = queue.SimpleQueue()
         self._committed: queue.SimpleQueue[tuple[list[_Add], list[Accepted]] | None] = (
             queue.SimpleQueue()
@@ -372,9 +373,11 @@ class Ingest:
         kind: str,
         idempotency_key: str | None = None,
     ) -> Future[Accepted]:
-        check_limits(request)
+        settings = self._settings
+        check_limits(request, settings.max_messages_per_add, settings.max_message_chars)
         check_idempotency_key(idempotency_key)
-        add = prepare(project_id, request, kind, idempotency_key)
+        window = retry_window_ms(settings.add_retry_window)
+        add = prepare(project_id, request, kind, window, idempotency_key)
         self._waiting.put(add)
         return add.future
 
@@ -400,8 +403,7 @@ class Ingest:
             with _answering_on_failure([add for adds, _ in batches for add in adds]):
                 self.publish_and_answer(batches)
 
-    @staticmethod
-    def commit(adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | None:
+    def commit(self, adds: list[_Add]) -> tuple[list[_Add], list[Accepted]] | None:
         """Writes a batch and returns the adds written with what became of them; an add that
         failed is answered with its error here. An add whose client left meanwhile is written
         all the same: a retry finds it."""
@@ -409,7 +411,7 @@ class Ingest:
             add.future.set_running_or_notify_cancel()
         ADDS_PER_COMMIT.observe(len(adds))
         try:
-            return adds, _write_in_one_transaction(adds)
+            return adds, _write_in_one_transaction(self._db, adds)
         except Exception as exc:
             if len(adds) == 1 or _store_unreachable(exc):
                 log.exception("could not store adds", extra={"count": len(adds)})
@@ -420,7 +422,7 @@ class Ingest:
                 "a batch was refused; writing its adds one by one",
                 extra={"count": len(adds), "error": str(exc).splitlines()[0]},
             )
-        return _commit_one_by_one(adds)
+        return _commit_one_by_one(self._db, adds)
 
     def publish_and_answer(self, batches: list[tuple[list[_Add], list[Accepted]]]) -> None:
         sent = self._publish(
@@ -438,19 +440,18 @@ class Ingest:
                     else result,
                 )
 
-    @staticmethod
-    def _publish(task_ids: list[str]) -> bool:
+    def _publish(self, task_ids: list[str]) -> bool:
         """Sends the jobs; if the broker did not take them they go back to the relay at once
         (some may have been sent: a job sent twice runs once)."""
         if not task_ids:
             return True
         try:
-            enqueue_extractions(task_ids)
+            self._queue.send(task_ids)
             return True
         except Exception as exc:
             log.warning("enqueue failed", extra={"jobs": len(task_ids), "error": str(exc)})
         try:
-            with transaction() as session:
+            with self._db.transaction() as session:
                 session.execute(
                     update(Task)
                     .where(Task.id.in_(task_ids), Task.status == "running")
@@ -459,8 +460,3 @@ class Ingest:
         except Exception:
             log.exception("could not mark jobs for re-send", extra={"jobs": len(task_ids)})
         return False
-
-
-_ingest: PerProcess[Ingest] = PerProcess(Ingest, Ingest.stop)
-get_ingest = _ingest.get
-stop_ingest = _ingest.close

@@ -2,12 +2,12 @@
 
 from services.gateway.messages import repository
 from shared.db.models import Message, Task
-from shared.db.session import new_session
+from shared.db.session import Database
 from shared.errors import TaskNotFound
 
 
-def get_task(project_id: str, task_id: str) -> Task:
-    with new_session() as session:
+def get_task(db: Database, project_id: str, task_id: str) -> Task:
+    with db.session() as session:
         task = repository.get_task(session, project_id, task_id)
     if task is None:
         raise TaskNotFound(f"task '{task_id}' not found")
@@ -15,7 +15,7 @@ def get_task(project_id: str, task_id: str) -> Task:
 
 
 def get_messages(
-    project_id: str, user_id: str, conversation_id: str, last: int | None
+    db: Database, project_id: str, user_id: str, conversation_id: str, last: int | None
 ) -> list[Message]:
-    with new_session() as session:
+    with db.session() as session:
         return repository.conversation_messages(session, project_id, user_id, conversation_id, last)

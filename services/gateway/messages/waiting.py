@@ -6,21 +6,20 @@ every sync endpoint of anyio's forty)."""
 
 import asyncio
 import logging
-import weakref
 
 from anyio import to_thread
 from sqlalchemy import select
 
 from shared.db.models import Task
-from shared.db.session import new_session
+from shared.db.session import Database
 from shared.errors import TaskNotFound
 
 log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.05  # seconds between two reads: what a sync add may wait past its job
 
 
-def _statuses(task_ids: list[str]) -> dict[str, str]:
-    with new_session() as session:
+def _statuses(db: Database, task_ids: list[str]) -> dict[str, str]:
+    with db.session() as session:
         return dict(
             session.execute(select(Task.id, Task.status).where(Task.id.in_(task_ids)))
             .tuples()
@@ -29,9 +28,10 @@ def _statuses(task_ids: list[str]) -> dict[str, str]:
 
 
 class JobWaiter:
-    """The jobs waited for on one event loop, and the task that polls them."""
+    """The jobs waited for on the gateway's event loop, and the task that polls them."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._waiting: dict[str, list[asyncio.Future[str]]] = {}
         self._poller: asyncio.Task[None] | None = None
 
@@ -63,7 +63,7 @@ class JobWaiter:
             if not task_ids:
                 continue
             try:
-                statuses = await to_thread.run_sync(_statuses, task_ids)
+                statuses = await to_thread.run_sync(_statuses, self._db, task_ids)
             except Exception:
                 log.exception("could not read job statuses", extra={"jobs": len(task_ids)})
                 continue
@@ -80,16 +80,3 @@ class JobWaiter:
                 future.set_exception(TaskNotFound(f"task '{task_id}' not found"))
             else:
                 future.set_result(status)
-
-
-_waiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, JobWaiter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def wait_for_job(task_id: str, timeout: float) -> str:
-    loop = asyncio.get_running_loop()
-    waiter = _waiters.get(loop)
-    if waiter is None:
-        waiter = _waiters[loop] = JobWaiter()
-    return await waiter.wait(task_id, timeout)
