@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from shared.clock import now_ms
-from shared.db.models import DeadLetter, Task
+from shared.db.models import DeadLetter, Job
 from shared.db.session import Database
 from shared.queue import JobQueue
 
@@ -26,20 +26,20 @@ class FailedJob:
     fail_time: int
 
 
-def record_failure(session: Session, task: Task, error: str) -> None:
+def record_failure(session: Session, job: Job, error: str) -> None:
     """Marks the job failed and files its dead letter, in the caller's transaction."""
     now = now_ms()
-    task.status, task.error, task.update_time = "failed", error[:2000], now
+    job.status, job.error, job.update_time = "failed", error[:2000], now
     session.add(
         DeadLetter(
-            task_id=task.id,
-            project_id=task.project_id,
+            task_id=job.id,
+            project_id=job.project_id,
             error=error[:2000],
-            attempts=task.attempts,
+            attempts=job.attempts,
             fail_time=now,
         )
     )
-    log.error("job failed", extra={"task_id": task.id, "error": error[:500]})
+    log.error("job failed", extra={"task_id": job.id, "error": error[:500]})
 
 
 def delete_dead_letters(session: Session, task_ids: list[str]) -> int:
@@ -59,21 +59,21 @@ def delete_dead_letters(session: Session, task_ids: list[str]) -> int:
 def failed_jobs(db: Database) -> list[FailedJob]:
     with db.session() as session:
         rows = session.execute(
-            select(DeadLetter, Task)
-            .join(Task, Task.id == DeadLetter.task_id)
+            select(DeadLetter, Job)
+            .join(Job, Job.id == DeadLetter.task_id)
             .where(DeadLetter.replay_time.is_(None))
             .order_by(DeadLetter.fail_time)
         ).all()
         return [
             FailedJob(
-                task.id,
-                task.project_id,
-                task.user_id,
+                job.id,
+                job.project_id,
+                job.user_id,
                 letter.attempts,
                 letter.error,
                 letter.fail_time,
             )
-            for letter, task in rows
+            for letter, job in rows
         ]
 
 
@@ -88,9 +88,9 @@ def replay(db: Database, queue: JobQueue, task_id: str | None) -> int:
         ids = sorted({letter.task_id for letter in letters})
         for letter in letters:
             letter.replay_time = now
-        for task in session.scalars(select(Task).where(Task.id.in_(ids))):
-            task.status, task.attempts, task.error = "running", 0, None
-            task.dispatch_time, task.update_time = now, now
+        for job in session.scalars(select(Job).where(Job.id.in_(ids))):
+            job.status, job.attempts, job.error = "running", 0, None
+            job.dispatch_time, job.update_time = now, now
     if ids:
         queue.send(ids)
     return len(ids)

@@ -2,7 +2,7 @@
 
 Raw messages, memories with their history, sources and tags, jobs and their dead letters, and
 the deletions that name the user. The caller removes the user's points from the index after
-the commit. A job of the user still queued or running then finds no task and writes nothing."""
+the commit. A job of the user still queued or running then finds no job and writes nothing."""
 
 from dataclasses import dataclass
 from typing import Any, cast
@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
-from shared.db.models import Deletion, MemorySource, Message, Task
+from shared.db.models import Deletion, Job, MemorySource, Message
 from shared.dead_letters import delete_dead_letters
 from shared.memories import delete_by_ids, matching_ids
 
@@ -25,12 +25,12 @@ class Erased:
 
 
 def erase_user_rows(session: Session, project_id: str, user_id: str) -> Erased:
-    # Jobs first: a running job holds its task row while it touches memories, so taking the
-    # task rows before the memories keeps the two from waiting on each other.
+    # Jobs first: a running job holds its job row while it touches memories, so taking the
+    # job rows before the memories keeps the two from waiting on each other.
     task_ids = list(
         session.scalars(
-            select(Task.id)
-            .where(Task.project_id == project_id, Task.user_id == user_id)
+            select(Job.id)
+            .where(Job.project_id == project_id, Job.user_id == user_id)
             .with_for_update()
         )
     )
@@ -38,7 +38,7 @@ def erase_user_rows(session: Session, project_id: str, user_id: str) -> Erased:
     # A DELETE's result is a CursorResult; Session.execute is typed as the general Result.
     jobs = cast(
         CursorResult[Any],
-        session.execute(delete(Task).where(Task.project_id == project_id, Task.user_id == user_id)),
+        session.execute(delete(Job).where(Job.project_id == project_id, Job.user_id == user_id)),
     ).rowcount
     memory_ids = matching_ids(session, project_id, user_id, None)
     delete_by_ids(session, memory_ids)

@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, sel
 from sqlalchemy.orm import Session
 
 from shared.db.info_match import info_equals
-from shared.db.models import Deletion, Memory, MemorySource, MemoryTag, Task
+from shared.db.models import Deletion, Job, Memory, MemorySource, MemoryTag
 from shared.filters import Condition, MemoryFilter, parse_filter
 
 # Deletes take this lock alone per project, jobs' final writes share it: a delete waits for
@@ -247,7 +247,7 @@ def forget_spent_deletions(session: Session) -> int:
     """Deletions older than every unfinished job (running, or failed and replayable) can
     cover nothing any more; returns how many were dropped."""
     oldest = session.scalar(
-        select(func.min(Task.create_time)).where(Task.status.in_(("running", "failed")))
+        select(func.min(Job.create_time)).where(Job.status.in_(("running", "failed")))
     )
     spent = delete(Deletion)
     if oldest is not None:

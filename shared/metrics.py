@@ -89,7 +89,7 @@ class ServiceState:
     def _read(self) -> list[GaugeMetricFamily]:
         from sqlalchemy import func, select
 
-        from shared.db.models import DeadLetter, Memory, Task
+        from shared.db.models import DeadLetter, Job, Memory
 
         families = []
         depth = GaugeMetricFamily("memos_queue_depth", "Extraction jobs waiting in the broker")
@@ -100,9 +100,7 @@ class ServiceState:
             log.warning("queue depth unavailable", extra={"error": str(exc)})
         with self._db.session() as session:
             pending = (
-                session.scalar(
-                    select(func.count()).select_from(Task).where(Task.status == "running")
-                )
+                session.scalar(select(func.count()).select_from(Job).where(Job.status == "running"))
                 or 0
             )
             failed = (

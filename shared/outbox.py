@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.clock import now_ms
-from shared.db.models import Task
+from shared.db.models import Job
 from shared.db.session import Database
 from shared.dead_letters import record_failure
 from shared.memories import forget_spent_deletions
@@ -37,12 +37,12 @@ def lease_ms(redrive_after: float) -> int:
     return int(2 * heartbeat_seconds(redrive_after) * 1000)
 
 
-def take_lease(task: Task, now: int, redrive_after: float) -> bool:
+def take_lease(job: Job, now: int, redrive_after: float) -> bool:
     """For a worker starting the job, its row locked: the job is this worker's until the
     lease ends, or, if another worker holds a lease on it, False (a duplicate delivery)."""
-    if task.dispatch_time is not None and task.dispatch_time > now:
+    if job.dispatch_time is not None and job.dispatch_time > now:
         return False
-    task.dispatch_time = now + lease_ms(redrive_after)
+    job.dispatch_time = now + lease_ms(redrive_after)
     return True
 
 
@@ -52,8 +52,8 @@ def _extend_lease(db: Database, task_id: str, redrive_after: float, release: boo
     try:
         with db.transaction() as session:
             session.execute(
-                update(Task)
-                .where(Task.id == task_id, Task.status == "running", Task.dispatch_time > now)
+                update(Job)
+                .where(Job.id == task_id, Job.status == "running", Job.dispatch_time > now)
                 .values(dispatch_time=now if release else now + lease_ms(redrive_after))
             )
     except Exception as exc:  # the relay re-sends the job when its lease runs out
@@ -93,7 +93,7 @@ def _head_of_queue_sent(queue: JobQueue, session: Session, now: int) -> int | No
     except Exception as exc:
         log.warning("could not read the head of the queue", extra={"error": str(exc)[:300]})
         return None
-    sent = task_id and session.scalar(select(Task.dispatch_time).where(Task.id == task_id))
+    sent = task_id and session.scalar(select(Job.dispatch_time).where(Job.id == task_id))
     return sent if sent and sent <= now else None  # a lease ahead tells nothing of its send
 
 
@@ -103,30 +103,30 @@ def redrive_pending(runtime: Runtime) -> int:
     now = now_ms()
     due = now - int(settings.outbox_redrive_after * 1000)
     with runtime.db.transaction() as session:
-        tasks = list(
+        jobs = list(
             session.scalars(
-                select(Task)
+                select(Job)
                 .where(
-                    Task.status == "running",
-                    or_(Task.dispatch_time.is_(None), Task.dispatch_time < due),
+                    Job.status == "running",
+                    or_(Job.dispatch_time.is_(None), Job.dispatch_time < due),
                 )
-                .order_by(Task.create_time)
+                .order_by(Job.create_time)
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)
             )
         )
-        head = _head_of_queue_sent(runtime.queue, session, now) if tasks else None
+        head = _head_of_queue_sent(runtime.queue, session, now) if jobs else None
         to_send = []
-        for task in tasks:
-            if head is not None and task.dispatch_time is not None and task.dispatch_time >= head:
+        for job in jobs:
+            if head is not None and job.dispatch_time is not None and job.dispatch_time >= head:
                 continue  # sent with or after the queue's next job: still waiting its turn
-            if task.attempts >= settings.job_max_attempts:
+            if job.attempts >= settings.job_max_attempts:
                 record_failure(
-                    session, task, task.error or f"not finished after {task.attempts} attempts"
+                    session, job, job.error or f"not finished after {job.attempts} attempts"
                 )
                 continue
-            task.dispatch_time = now
-            to_send.append(task.id)
+            job.dispatch_time = now
+            to_send.append(job.id)
     if not to_send:
         return 0
     try:

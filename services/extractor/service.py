@@ -19,7 +19,7 @@ from services.extractor.llm_extractor import extract_by_llm
 from services.extractor.rules import extract_by_rules
 from services.extractor.schemas import ExtractedMemory, Turn
 from shared.clock import now_ms
-from shared.db.models import Memory, MemorySource, MemoryTag, Task
+from shared.db.models import Job, Memory, MemorySource, MemoryTag
 from shared.dead_letters import record_failure
 from shared.lexical import Terms, document_terms, spelled_date
 from shared.llm import Llm
@@ -44,20 +44,20 @@ def extract(turns: list[Turn], llm: Llm | None) -> list[ExtractedMemory]:
     return extract_by_rules(turns)
 
 
-def _rows(task: Task, extracted: list[ExtractedMemory], now: int) -> list[Memory]:
-    attrs = task.attributes or {}
+def _rows(job: Job, extracted: list[ExtractedMemory], now: int) -> list[Memory]:
+    attrs = job.attributes or {}
     rows = []
     for index, item in enumerate(extracted):
-        memory_id = str(uuid.uuid5(NAMESPACE, f"{task.id}:{index}"))
+        memory_id = str(uuid.uuid5(NAMESPACE, f"{job.id}:{index}"))
         tags = list(dict.fromkeys([*item.tags, *attrs.get("tags", [])]))
         memory = Memory(
             id=memory_id,
-            project_id=task.project_id,
-            user_id=task.user_id,
-            conversation_id=task.conversation_id,
+            project_id=job.project_id,
+            user_id=job.user_id,
+            conversation_id=job.conversation_id,
             agent_id=attrs.get("agent_id"),
             app_id=attrs.get("app_id"),
-            task_id=task.id,
+            task_id=job.id,
             memory_key=item.key,
             memory_value=item.value,
             memory_type="WorkingMemory",
@@ -139,9 +139,9 @@ class Extractor:
 
     def mark_failed(self, task_id: str, error: str) -> None:
         with self.runtime.db.transaction() as session:
-            task = repository.lock_task(session, task_id)
-            if task is not None and task.status == "running":
-                record_failure(session, task, error)
+            job = repository.lock_job(session, task_id)
+            if job is not None and job.status == "running":
+                record_failure(session, job, error)
 
     def run(self, task_id: str) -> bool:
         """Returns whether this run wrote the job's memories (False: done before, or unknown).
@@ -158,47 +158,47 @@ class Extractor:
         )
         now = now_ms()
         with db.transaction() as session:
-            task = repository.lock_task(session, task_id)
+            job = repository.lock_job(session, task_id)
             if (
-                task is None
-                or task.status != "running"
-                or not take_lease(task, now, settings.outbox_redrive_after)
+                job is None
+                or job.status != "running"
+                or not take_lease(job, now, settings.outbox_redrive_after)
             ):
                 return False  # done, or running on another worker now
-            task.attempts += 1
-            messages = {m.id: m for m in repository.task_messages(session, task_id)}
+            job.attempts += 1
+            messages = {m.id: m for m in repository.job_messages(session, task_id)}
             turns = [Turn(m.id, m.role, m.content, m.chat_time) for m in messages.values()]
         extracted = extract(turns, runtime.llm)
-        rows = _rows(task, extracted, now)
+        rows = _rows(job, extracted, now)
         texts = [_indexed_text(m) for m in rows]
         vectors: np.ndarray | list[np.ndarray] = embedder.embed_passages(texts) if rows else []
         terms = {m.id: document_terms(_lexical_text(m)) for m in rows}
         levels = CosineLevels(embedder.floor, embedder.duplicate)
         # Two jobs of one user must each see the other's memories: one at a time, from the
         # lookup of neighbours to the commit.
-        with self.user_locks.held(task.project_id, task.user_id):
+        with self.user_locks.held(job.project_id, job.user_id):
             with db.session() as session:
                 neighbours = [
-                    _neighbours(session, index, task, m, v, terms[m.id])
+                    _neighbours(session, index, job, m, v, terms[m.id])
                     for m, v in zip(rows, vectors, strict=True)
                 ]
             speakers = [e.speaker for e in extracted]
             decisions = decide(rows, speakers, neighbours, messages, runtime.llm, levels)
             with db.transaction() as session:
-                # Before the task row: an erasure takes the delete lock, then the user's tasks.
-                hold_off_deletes(session, task.project_id)
-                task = repository.lock_task(session, task_id)
-                if task is None or task.status != "running":
+                # Before the job row: an erasure takes the delete lock, then the user's jobs.
+                hold_off_deletes(session, job.project_id)
+                job = repository.lock_job(session, task_id)
+                if job is None or job.status != "running":
                     return False  # done by another run, or erased with its user
-                gone = deleted_before_written(session, task.project_id, task.create_time, rows)
+                gone = deleted_before_written(session, job.project_id, job.create_time, rows)
                 if gone:  # deleted while the job waited: a delete wins over an earlier job
                     kept = [i for i, m in enumerate(rows) if m.id not in gone]
                     rows = [rows[i] for i in kept]
                     vectors = [vectors[i] for i in kept]
                     decisions = [decisions[i] for i in kept]
                 written, archived, merged = _apply(session, rows, vectors, decisions, now)
-                task.status, task.update_time, task.error = "completed", now, None
-                task.dispatch_time = now_ms()  # the lease ends
+                job.status, job.update_time, job.error = "completed", now, None
+                job.dispatch_time = now_ms()  # the lease ends
                 # Index before commit: if indexing fails the job stays running and is
                 # retried; the retriever ignores points whose rows are not committed.
                 index.upsert(
@@ -207,9 +207,9 @@ class Extractor:
                     )
                 )
         index.delete(archived)
-        label = project_label(task.project_id, settings.metrics_project_labels)
+        label = project_label(job.project_id, settings.metrics_project_labels)
         MEMORIES_WRITTEN.labels(label).inc(len(written))
-        LAG.observe(max(0.0, (now_ms() - task.create_time) / 1000))
+        LAG.observe(max(0.0, (now_ms() - job.create_time) / 1000))
         log.info(
             "extracted",
             extra={
@@ -226,13 +226,13 @@ class Extractor:
 def _neighbours(
     session: Session,
     index: MemoryIndex,
-    task: Task,
+    job: Job,
     memory: Memory,
     vector: np.ndarray,
     terms: Terms,
 ) -> list[Neighbour]:
-    found = candidates(index, vector, terms, task.project_id, task.user_id, None, limit=NEIGHBOURS)
-    rows = load_memories(session, task.project_id, [c.id for c in found])
+    found = candidates(index, vector, terms, job.project_id, job.user_id, None, limit=NEIGHBOURS)
+    rows = load_memories(session, job.project_id, [c.id for c in found])
     near = [
         Neighbour(rows[c.id], float(c.vector @ vector), c.vector)
         for c in found

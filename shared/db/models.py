@@ -64,12 +64,12 @@ class Message(Base):
     create_time: Mapped[int] = mapped_column(BigInteger)
 
 
-class Task(Base):
+class Job(Base):
     """An extraction job. The row is written in the same transaction as its messages, so it is
     also the outbox entry: the relay re-sends any job not finished in time."""
 
-    __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_pending", "status", "dispatch_time"),)
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_pending", "status", "dispatch_time"),)
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     project_id: Mapped[str] = mapped_column(String(100), index=True)
     user_id: Mapped[str] = mapped_column(String(100))
@@ -92,7 +92,7 @@ class DeadLetter(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     project_id: Mapped[str] = mapped_column(String(100))
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer)

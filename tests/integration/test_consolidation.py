@@ -5,7 +5,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from services.extractor.service import Extractor
-from shared.db.models import Task
+from shared.db.models import Job
 from tests.stack import Stack
 
 
@@ -97,7 +97,7 @@ def test_rerunning_a_job_that_archived_does_it_once(stack: Stack) -> None:
     task = say(stack, who, "c2", "我搬到了上海。")
     before = sorted((m["id"], m["status"]) for m in memories(stack, who))
     with stack.runtime.db.transaction() as session:  # a redelivered job
-        session.get(Task, task).status = "running"
+        session.get(Job, task).status = "running"
     assert Extractor(stack.runtime).run(task)
     after = sorted((m["id"], m["status"]) for m in memories(stack, who))
     assert after == before

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 
 from services.cli import main
 from services.extractor import service as extractor
-from shared.db.models import Task
+from shared.db.models import Job
 from tests.stack import Stack
 
 PROJECT = "test-project"  # the project of the stack's key
@@ -186,7 +186,7 @@ def test_delete_by_id_wins_over_a_job_run_again(stack: Stack, monkeypatch) -> No
     ]
     with held_jobs(monkeypatch, "queued") as gate:
         with stack.runtime.db.transaction() as session:  # the broker delivers it again
-            session.get(Task, task).status = "running"
+            session.get(Job, task).status = "running"
         stack.runtime.queue.send([task])
         gate.wait_for(task)
         stack.ok("/delete/memory", {"memory_ids": [dog]})
@@ -302,7 +302,7 @@ EVERYWHERE = {
     "memories",
     "memory_sources",
     "memory_tags",
-    "tasks",
+    "jobs",
     "dead_letters",
     "deletions",
     "index",

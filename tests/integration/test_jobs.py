@@ -40,14 +40,14 @@ def test_failed_job_is_dead_lettered_and_replayed(stack: Stack, monkeypatch, cap
 
 def test_job_run_twice_writes_nothing_twice(stack: Stack) -> None:
     from services.extractor.service import Extractor
-    from shared.db.models import Task
+    from shared.db.models import Job
 
     user = f"u-{uuid.uuid4().hex[:8]}"
     task = stack.add(user, "c", [{"role": "user", "content": "我在学日语，准备明年去东京。"}])
     stack.wait(task["task_id"])
     before = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
     with stack.runtime.db.transaction() as session:  # as if the broker redelivered it
-        session.get(Task, task["task_id"]).status = "running"
+        session.get(Job, task["task_id"]).status = "running"
     Extractor(stack.runtime).run(task["task_id"])
     after = stack.ok("/get/memory", {"user_id": user})["memory_detail_list"]
     assert [m["id"] for m in after] == [m["id"] for m in before]
@@ -98,11 +98,11 @@ def test_jobs_running_or_waiting_their_turn_are_not_sent_again(
     of the queue, so none is sent again, started twice or counted twice."""
     from sqlalchemy import func, select
 
-    from shared.db.models import Task
+    from shared.db.models import Job
 
     with stack.runtime.db.session() as session:  # jobs earlier tests left behind finish first
         for _ in range(600):
-            if not session.scalar(select(func.count()).where(Task.status == "running")):
+            if not session.scalar(select(func.count()).where(Job.status == "running")):
                 break
             time.sleep(0.05)
     monkeypatch.setattr(stack.settings, "outbox_redrive_after", 1.0)
@@ -119,7 +119,7 @@ def test_jobs_running_or_waiting_their_turn_are_not_sent_again(
     assert [stack.wait(task, timeout=60) for task in tasks] == ["completed"] * 4
     time.sleep(1.5)  # copies sent again, if any, have arrived
     with stack.runtime.db.session() as session:
-        assert [session.get(Task, task).attempts for task in tasks] == [1] * 4
+        assert [session.get(Job, task).attempts for task in tasks] == [1] * 4
     # Only these jobs' calls: a job an earlier test left behind may reach this LLM too.
     assert (
         sum("bonsai trees" in str(request["messages"]) for request in llm.extraction_requests) == 4
@@ -131,15 +131,15 @@ def test_jobs_running_or_waiting_their_turn_are_not_sent_again(
 def test_a_job_whose_lease_ran_out_is_sent_again(stack: Stack, monkeypatch) -> None:
     """Its worker died: no heartbeat, the lease runs out, the relay sends it again."""
     from shared.clock import now_ms
-    from shared.db.models import Task
+    from shared.db.models import Job
 
     monkeypatch.setattr(stack.settings, "outbox_redrive_after", 1.0)
     user = f"u-{uuid.uuid4().hex[:8]}"
     task = stack.add(user, "c", [{"role": "user", "content": "我在学日语，准备明年去东京。"}])
     assert stack.wait(task["task_id"]) == "completed"
     with stack.runtime.db.transaction() as session:  # as if a worker had taken it and died
-        row = session.get(Task, task["task_id"])
+        row = session.get(Job, task["task_id"])
         row.status, row.attempts, row.dispatch_time = "running", 1, now_ms() + 300
     assert stack.wait(task["task_id"]) == "completed"
     with stack.runtime.db.transaction() as session:
-        assert session.get(Task, task["task_id"]).attempts == 2
+        assert session.get(Job, task["task_id"]).attempts == 2

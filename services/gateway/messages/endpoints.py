@@ -107,5 +107,5 @@ def get_status(
     body: GetStatusRequest, project: CurrentProject, gateway: CurrentGateway
 ) -> JSONBytes:
     """Where an extraction job is: running, completed or failed."""
-    task = service.get_task(gateway.runtime.db, project.project_id, body.task_id)
-    return ok({"task_id": task.id, "status": task.status})
+    job = service.get_job(gateway.runtime.db, project.project_id, body.task_id)
+    return ok({"task_id": job.id, "status": job.status})

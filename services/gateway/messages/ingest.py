@@ -34,7 +34,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from services.gateway.messages.schemas import AddMessageRequest, ChatMessage
 from shared.clock import now_ms
-from shared.db.models import Base, Message, Task
+from shared.db.models import Base, Job, Message
 from shared.db.session import Database
 from shared.errors import (
     APIError,
@@ -177,7 +177,7 @@ def _recognise_retries(connection: Connection, adds: list[_Add]) -> None:
     if not by_earlier:
         return
     for task_id, created in connection.execute(
-        select(Task.id, Task.create_time).where(Task.id.in_(list(by_earlier)))
+        select(Job.id, Job.create_time).where(Job.id.in_(list(by_earlier)))
     ):
         for add, earlier in by_earlier[task_id]:
             if add.received - created < add.window:
@@ -206,7 +206,7 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
     _recognise_retries(connection, adds)
     now = now_ms()
     messages: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    tasks: dict[str, dict[str, Any]] = {}
+    jobs: dict[str, dict[str, Any]] = {}
     for add in adds:
         request = add.request
         for message, key in zip(request.messages, add.keys, strict=True):
@@ -225,7 +225,7 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
                     "create_time": now,
                 },
             )
-        tasks.setdefault(
+        jobs.setdefault(
             add.task_id,
             {
                 "id": add.task_id,
@@ -245,16 +245,16 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
             },
         )
     with_news = _insert_new(connection, Message, list(messages.values()), Message.task_id)
-    for task_id, row in tasks.items():
+    for task_id, row in jobs.items():
         row["status"] = "running" if task_id in with_news else "completed"
         row["dispatch_time"] = now if task_id in with_news else None
-    created = _insert_new(connection, Task, list(tasks.values()), Task.id)
-    status = {task_id: row["status"] for task_id, row in tasks.items() if task_id in created}
-    if len(created) < len(tasks):
+    created = _insert_new(connection, Job, list(jobs.values()), Job.id)
+    status = {task_id: row["status"] for task_id, row in jobs.items() if task_id in created}
+    if len(created) < len(jobs):
         status.update(
             connection.execute(
-                select(Task.id, Task.status).where(
-                    Task.id.in_([task_id for task_id in tasks if task_id not in created])
+                select(Job.id, Job.status).where(
+                    Job.id.in_([task_id for task_id in jobs if task_id not in created])
                 )
             ).all()
         )
@@ -453,8 +453,8 @@ class Ingest:
         try:
             with self._db.transaction() as session:
                 session.execute(
-                    update(Task)
-                    .where(Task.id.in_(task_ids), Task.status == "running")
+                    update(Job)
+                    .where(Job.id.in_(task_ids), Job.status == "running")
                     .values(dispatch_time=None)
                 )
         except Exception:

@@ -1,7 +1,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db.models import Message, Task
+from shared.db.models import Job, Message
 
 
 def conversation_messages(
@@ -21,6 +21,6 @@ def conversation_messages(
     return list(reversed(session.scalars(query).all()))
 
 
-def get_task(session: Session, project_id: str, task_id: str) -> Task | None:
-    task = session.get(Task, task_id)
-    return task if task is not None and task.project_id == project_id else None
+def get_job(session: Session, project_id: str, task_id: str) -> Job | None:
+    job = session.get(Job, task_id)
+    return job if job is not None and job.project_id == project_id else None

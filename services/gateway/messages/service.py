@@ -1,17 +1,17 @@
 """Reading back what was accepted: jobs and the raw messages (adds go through `ingest`)."""
 
 from services.gateway.messages import repository
-from shared.db.models import Message, Task
+from shared.db.models import Job, Message
 from shared.db.session import Database
 from shared.errors import TaskNotFound
 
 
-def get_task(db: Database, project_id: str, task_id: str) -> Task:
+def get_job(db: Database, project_id: str, task_id: str) -> Job:
     with db.session() as session:
-        task = repository.get_task(session, project_id, task_id)
-    if task is None:
-        raise TaskNotFound(f"task '{task_id}' not found")
-    return task
+        job = repository.get_job(session, project_id, task_id)
+    if job is None:
+        raise TaskNotFound(f"job '{task_id}' not found")
+    return job
 
 
 def get_messages(

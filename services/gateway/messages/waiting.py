@@ -10,7 +10,7 @@ import logging
 from anyio import to_thread
 from sqlalchemy import select
 
-from shared.db.models import Task
+from shared.db.models import Job
 from shared.db.session import Database
 from shared.errors import TaskNotFound
 
@@ -21,9 +21,7 @@ POLL_INTERVAL = 0.05  # seconds between two reads: what a sync add may wait past
 def _statuses(db: Database, task_ids: list[str]) -> dict[str, str]:
     with db.session() as session:
         return dict(
-            session.execute(select(Task.id, Task.status).where(Task.id.in_(task_ids)))
-            .tuples()
-            .all()
+            session.execute(select(Job.id, Job.status).where(Job.id.in_(task_ids))).tuples().all()
         )
 
 
