@@ -4,7 +4,7 @@ record of deletions that keeps a late job from bringing deleted memories back.""
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from shared.db.info_match import info_equals
 from shared.db.models import Deletion, Job, Memory, MemorySource, MemoryTag
@@ -77,8 +77,12 @@ def load_memories(session: Session, project_id: str, ids: list[str]) -> dict[str
     if not ids:
         return {}
     # By primary key alone: with the project in the WHERE clause SQLite picks the
-    # (project, user, time) index and scans the project's rows (24 ms at 100k).
-    rows = session.scalars(select(Memory).where(Memory.id.in_(ids)))
+    # (project, user, time) index and scans the project's rows (24 ms at 100k). The sources
+    # joined in the same statement, not a second SELECT: 2.3 ms for a search's 14 rows where
+    # the two statements took 2.8 (SQLite, 100k memories), and one round trip to PostgreSQL.
+    rows = session.scalars(
+        select(Memory).where(Memory.id.in_(ids)).options(joinedload(Memory.sources))
+    ).unique()
     return {m.id: m for m in rows if m.project_id == project_id}
 
 

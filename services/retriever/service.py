@@ -56,8 +56,9 @@ def gather(
     lexical = {c.id: c.score for c in by_words}
     unscored = [c.id for c in by_meaning if c.id not in lexical]
     if unscored and terms.indices:
-        rescored = index.query([Query(terms, len(unscored), unscored)], project_id, user_id, flt)[0]
-        lexical.update({c.id: c.score for c in rescored})
+        lexical.update(
+            index.scores(Query(terms, len(unscored), unscored), project_id, user_id, flt)
+        )
     unique = {c.id: c for c in by_meaning + by_words}
     return Pool(list(unique.values()), lexical, names, vector)
 

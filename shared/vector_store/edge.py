@@ -97,25 +97,16 @@ class EdgeIndex:
     def query(
         self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
     ) -> list[list[Candidate]]:
-        requests = []
-        for q in queries:
-            by = (
-                edge.SparseVector(q.by.indices, q.by.values)
-                if isinstance(q.by, Terms)
-                else q.by.tolist()
-            )
-            using = LEXICAL if isinstance(q.by, Terms) else DENSE
-            requests.append(
-                edge.QueryRequest(
-                    limit=q.limit,
-                    filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
-                    with_vector=True,
-                    with_payload=RANKING_FIELDS,
-                    query=edge.Query.Nearest(by, using=using),
-                )
-            )
+        requests = [_request(q, project_id, user_id, flt, ranking=True) for q in queries]
         results = self._shard.query_batch(edge.QueryBatchRequest(requests))
         return [[to_candidate(p, _sparse_indices) for p in points] for points in results]
+
+    def scores(
+        self, query: Query, project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> dict[str, float]:
+        request = _request(query, project_id, user_id, flt, ranking=False)
+        (points,) = self._shard.query_batch(edge.QueryBatchRequest([request]))
+        return {str(p.id): float(p.score) for p in points}
 
     def _index_backlog(self) -> None:
         """Builds the HNSW graph for points written since the last start, before serving:
@@ -144,6 +135,22 @@ class EdgeIndex:
     def close(self) -> None:
         self._shard.flush()
         self._shard.close()
+
+
+def _request(
+    q: Query, project_id: str, user_id: str, flt: MemoryFilter | None, *, ranking: bool
+) -> edge.QueryRequest:
+    """With `ranking`, the hits come with their vectors and what ranking reads of the payload
+    (measured at 100k memories: making Python objects of those took half of a 50-hit query's
+    4.9 ms)."""
+    by = edge.SparseVector(q.by.indices, q.by.values) if isinstance(q.by, Terms) else q.by.tolist()
+    return edge.QueryRequest(
+        limit=q.limit,
+        filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
+        with_vector=ranking,
+        with_payload=RANKING_FIELDS if ranking else False,
+        query=edge.Query.Nearest(by, using=LEXICAL if isinstance(q.by, Terms) else DENSE),
+    )
 
 
 def _sparse_indices(sparse: edge.SparseVector | None) -> list[int]:

@@ -120,21 +120,7 @@ class QdrantClientIndex:
     def query(
         self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
     ) -> list[list[Candidate]]:
-        requests = [
-            models.QueryRequest(
-                query=(
-                    models.SparseVector(indices=q.by.indices, values=q.by.values)
-                    if isinstance(q.by, Terms)
-                    else q.by.tolist()
-                ),
-                using=LEXICAL if isinstance(q.by, Terms) else DENSE,
-                limit=q.limit,
-                filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
-                with_vector=True,
-                with_payload=RANKING_FIELDS,
-            )
-            for q in queries
-        ]
+        requests = [_request(q, project_id, user_id, flt, ranking=True) for q in queries]
         with self._guard():
             results = self._client.query_batch_points(self.collection, requests)
         return [
@@ -142,6 +128,32 @@ class QdrantClientIndex:
             for r in results
         ]
 
+    def scores(
+        self, query: Query, project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> dict[str, float]:
+        request = _request(query, project_id, user_id, flt, ranking=False)
+        with self._guard():
+            (result,) = self._client.query_batch_points(self.collection, [request])
+        return {str(p.id): float(p.score) for p in result.points}
+
     def close(self) -> None:
         with self._guard():
             self._client.close()
+
+
+def _request(
+    q: Query, project_id: str, user_id: str, flt: MemoryFilter | None, *, ranking: bool
+) -> models.QueryRequest:
+    """With `ranking`, the hits come with their vectors and what ranking reads of the payload."""
+    return models.QueryRequest(
+        query=(
+            models.SparseVector(indices=q.by.indices, values=q.by.values)
+            if isinstance(q.by, Terms)
+            else q.by.tolist()
+        ),
+        using=LEXICAL if isinstance(q.by, Terms) else DENSE,
+        limit=q.limit,
+        filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
+        with_vector=ranking,
+        with_payload=RANKING_FIELDS if ranking else False,
+    )

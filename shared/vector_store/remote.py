@@ -79,6 +79,11 @@ class RemoteIndex:
             for hits in found
         ]
 
+    def scores(
+        self, query: Query, project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> dict[str, float]:
+        return {c.id: c.score for c in self.query([query], project_id, user_id, flt)[0]}
+
     def delete(self, ids: list[str]) -> None:
         if ids:
             self._client.call("/internal/index/delete", {"ids": ids})

@@ -1,13 +1,17 @@
-"""The embedded index: hybrid candidates, deletes, and the HNSW build at start."""
+"""The embedded index: hybrid candidates, deletes, scores of given memories, and the HNSW build
+at start."""
 
 import uuid
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from shared.config import Settings
 from shared.lexical import document_terms, query_terms
-from shared.vector_store.base import IndexedMemory, Query, candidates
+from shared.vector_store.base import IndexedMemory, MemoryIndex, Query, candidates
 from shared.vector_store.edge import INDEX_BACKLOG, EdgeIndex
+from shared.vector_store.qdrant_client_index import QdrantClientIndex
 
 
 def point(vector: np.ndarray, text: str, user: str = "u") -> IndexedMemory:
@@ -49,21 +53,27 @@ def test_candidates_come_from_words_and_embedding(tmp_path: Path) -> None:
     index.close()
 
 
-def test_words_score_the_memories_asked_for(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["edge", "qdrant-local"])
+def test_words_score_the_memories_asked_for(tmp_path: Path, kind: str) -> None:
     """Search asks BM25 scores of the candidates the embedding found and the words did not:
-    a query restricted to ids scores exactly those, and scores by how well the words match."""
-    index = EdgeIndex(tmp_path / "index", 8)
+    scores restricted to ids score exactly those, as the full query scores them."""
+    index: MemoryIndex = (
+        EdgeIndex(tmp_path / "index", 8)
+        if kind == "edge"
+        else QdrantClientIndex(Settings(data_dir=tmp_path), 8)
+    )
     vector = np.ones(8, dtype=np.float32)
     painting = point(vector, "Caroline painted a sunset by the lake")
     paint_twice = point(vector, "painting and painting: she paints every day")
     unrelated = point(vector, "the weather was cold")
     index.upsert([painting, paint_twice, unrelated])
     terms = query_terms("What did she paint?")
-    (scored,) = index.query([Query(terms, 3, [painting.id, unrelated.id])], "p", "u", None)
-    assert [c.id for c in scored] == [painting.id]  # a memory without the words is no hit
+    scored = index.scores(Query(terms, 3, [painting.id, unrelated.id]), "p", "u", None)
+    assert list(scored) == [painting.id]  # a memory without the words is no hit
     (both,) = index.query([Query(terms, 3)], "p", "u", None)
     assert [c.id for c in both] == [paint_twice.id, painting.id]
     assert both[0].score > both[1].score > 0
+    assert scored[painting.id] == pytest.approx(both[1].score)
     index.close()
 
 
