@@ -215,23 +215,14 @@ def _run_worker(settings: "Settings", celery_args: list[str]) -> int:
 
 
 def _run_http(name: str, settings: "Settings") -> int:
-    import uvicorn
-
-    from services.embedded import KEEP_ALIVE_SECONDS
+    from services.embedded import serve_http
     from services.gateway.app import create_app as gateway_app
     from services.retriever.app import create_app as retriever_app
     from shared.runtime import Runtime
 
     runtime = Runtime(settings)
     try:
-        uvicorn.run(
-            gateway_app(runtime) if name == "gateway" else retriever_app(runtime),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        )
+        serve_http(gateway_app(runtime) if name == "gateway" else retriever_app(runtime), settings)
     finally:
         runtime.close()
     return 0

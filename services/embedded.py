@@ -19,9 +19,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.config import Settings
 from shared.runtime import Runtime
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 # Longer than clients keep idle connections (httpx: 5 s), so the server never closes one just
@@ -218,10 +222,22 @@ def bootstrap_key(runtime: Runtime) -> str | None:
     return key
 
 
-def serve(settings: Settings) -> None:
-    """Gateway, retriever and worker threads in this process, over one runtime."""
+def serve_http(app: "FastAPI", settings: Settings) -> None:
+    """Runs the app on HOST:PORT until the process is told to stop."""
     import uvicorn
 
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
+
+
+def serve(settings: Settings) -> None:
+    """Gateway, retriever and worker threads in this process, over one runtime."""
     from services.gateway.app import create_app
     from shared.db.migrate import upgrade_database
 
@@ -247,14 +263,7 @@ def serve(settings: Settings) -> None:
         flush=True,
     )
     try:
-        uvicorn.run(
-            create_app(runtime),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        )
+        serve_http(create_app(runtime), settings)
     finally:
         worker.stop()
         runtime.close()

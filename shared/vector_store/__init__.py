@@ -23,7 +23,7 @@ def build_memory_index(settings: Settings, dim: Callable[[], int]) -> MemoryInde
     if settings.vector_store == "remote" and not settings.qdrant_url:
         from shared.vector_store.remote import RemoteIndex
 
-        return RemoteIndex(settings)
+        return RemoteIndex.of(settings)
     if settings.qdrant_url or settings.vector_store == "qdrant-local":
         from shared.vector_store.qdrant_client_index import QdrantClientIndex
 

@@ -7,24 +7,33 @@ from dataclasses import asdict
 import numpy as np
 
 from shared.config import Settings
-from shared.errors import MemoryServiceUnavailable
+from shared.errors import APIError, MemoryServiceUnavailable
 from shared.filters import MemoryFilter
 from shared.internal_http import InternalClient
 from shared.lexical import Terms
 from shared.vector_store.base import Candidate, IndexedMemory, Query
 
 
+def retriever_client(url: str, settings: Settings, unavailable: type[APIError]) -> InternalClient:
+    """A client of the retriever at `url`, answering `unavailable` when it does not answer."""
+    return InternalClient(url, settings.internal_token, settings.retriever_timeout, unavailable)
+
+
 class RemoteIndex:
-    def __init__(self, settings: Settings) -> None:
+    """Over a client of the retriever that owns the index."""
+
+    def __init__(self, client: InternalClient) -> None:
+        self._client = client
+
+    @classmethod
+    def of(cls, settings: Settings) -> "RemoteIndex":
         url = settings.index_url or settings.retriever_url
         if not url:
             raise ValueError(
                 "VECTOR_STORE=remote needs INDEX_URL (or RETRIEVER_URL): the "
                 "retriever that owns the index"
             )
-        self._client = InternalClient(
-            url, settings.internal_token, settings.retriever_timeout, MemoryServiceUnavailable
-        )
+        return cls(retriever_client(url, settings, MemoryServiceUnavailable))
 
     def upsert(self, items: list[IndexedMemory]) -> None:
         if items:

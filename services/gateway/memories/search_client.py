@@ -7,9 +7,9 @@ from typing import Any, Protocol
 
 from shared.config import Settings
 from shared.errors import SearchServiceUnavailable
-from shared.internal_http import InternalClient
 from shared.runtime import Runtime
 from shared.schemas import SearchMemoryRequest, SearchQuery
+from shared.vector_store.remote import RemoteIndex, retriever_client
 
 
 class Retriever(Protocol):
@@ -25,13 +25,11 @@ class Retriever(Protocol):
 
 
 class RetrieverClient:
+    """A retriever running as its own process: searches, and deletes in the index it owns."""
+
     def __init__(self, settings: Settings) -> None:
-        self._client = InternalClient(
-            settings.retriever_url,
-            settings.internal_token,
-            settings.retriever_timeout,
-            SearchServiceUnavailable,
-        )
+        self._client = retriever_client(settings.retriever_url, settings, SearchServiceUnavailable)
+        self._index = RemoteIndex(self._client)
 
     def search(self, project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
         query = SearchQuery(project_id=project_id, request=request)
@@ -39,13 +37,10 @@ class RetrieverClient:
         return answer
 
     def delete(self, ids: list[str]) -> None:
-        if ids:
-            self._client.call("/internal/index/delete", {"ids": ids})
+        self._index.delete(ids)
 
     def delete_user(self, project_id: str, user_id: str) -> None:
-        self._client.call(
-            "/internal/index/delete-user", {"project_id": project_id, "user_id": user_id}
-        )
+        self._index.delete_user(project_id, user_id)
 
     def close(self) -> None:
         self._client.close()
