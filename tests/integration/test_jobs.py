@@ -100,11 +100,11 @@ def test_jobs_running_or_waiting_their_turn_are_not_sent_again(
 
     from shared.db.models import Job
 
-    with stack.runtime.db.session() as session:  # jobs earlier tests left behind finish first
-        for _ in range(600):
+    for _ in range(1200):  # jobs earlier tests left behind finish first
+        with stack.runtime.db.session() as session:  # a fresh read each time, not one snapshot
             if not session.scalar(select(func.count()).where(Job.status == "running")):
                 break
-            time.sleep(0.05)
+        time.sleep(0.05)
     monkeypatch.setattr(stack.settings, "outbox_redrive_after", 1.0)
     llm.delay = 2.0
     before = job_outcomes()
