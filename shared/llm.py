@@ -47,7 +47,7 @@ class Llm:
 
 def build_llm(settings: Settings) -> Llm | None:
     """None without LLM_BASE_URL and LLM_MODEL: the rule-based extractor's offline default."""
-    if not settings.llm_base_url or not settings.llm_model:
+    if not settings.llm_enabled or settings.llm_model is None:  # the model: for the type
         return None
     client = OpenAI(
         base_url=settings.llm_base_url,

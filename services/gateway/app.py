@@ -43,7 +43,7 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
                 limiter, settings.auth_failures_per_second, settings.auth_failure_burst
             ),
         )
-        app.state.gateway, app.state.runtime = gateway, runtime
+        app.state.gateway = gateway
         relay = OutboxRelay(runtime) if run_relay else None
         if relay:
             relay.start()

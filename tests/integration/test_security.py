@@ -177,7 +177,7 @@ def new_key(runtime: Runtime, project: str) -> str:
 
 def test_failed_authentications_are_limited_per_client_address(gateway) -> None:
     client, app = gateway
-    runtime = app.state.runtime
+    runtime = app.state.gateway.runtime
 
     def get_memory(key: str, address: str) -> httpx.Response:
         return client.post(
