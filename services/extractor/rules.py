@@ -263,7 +263,7 @@ def _or_as_said(turn: Turn, step: str, rewrite: Callable[[], T], as_said: T) -> 
         return as_said
 
 
-def _title(statements: list[str], lang: str) -> str:
+def title(statements: list[str], lang: str) -> str:
     """The first clause that carries a keyword: short and specific."""
     for statement in statements:
         for clause in CLAUSE.split(statement):
@@ -299,7 +299,7 @@ def _memory(turns: list[Turn], group: list[int], names: dict[str, str]) -> Extra
     times = [t.chat_time for t in said if t.chat_time]
     answered = last + 1 in context and QUESTION_END.search(turns[last].content)
     return ExtractedMemory(
-        key=_title(statements, lang),
+        key=title(statements, lang),
         value=PREFIX[("user", lang)]
         + joiner.join(statements)
         + ("" if statements[-1].endswith(("?", "？")) else end)

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from services.extractor import repository
 from services.extractor.consolidation import CosineLevels, Decision, Neighbour, UserLocks, decide
 from services.extractor.llm_extractor import extract_by_llm
-from services.extractor.rules import extract_by_rules
+from services.extractor.profile import ATTRIBUTION, remainder
+from services.extractor.rules import extract_by_rules, title
 from services.extractor.schemas import ExtractedMemory, Turn
 from shared.clock import now_ms
 from shared.db.models import Job, Memory, MemorySource, MemoryTag
@@ -31,6 +32,7 @@ from shared.memories import (
 from shared.metrics import LAG, MEMORIES_WRITTEN, project_label
 from shared.outbox import take_lease
 from shared.runtime import Runtime
+from shared.text import language
 from shared.vector_store import IndexedMemory, MemoryIndex, candidates
 
 log = logging.getLogger(__name__)
@@ -184,6 +186,10 @@ class Extractor:
                 ]
             speakers = [e.speaker for e in extracted]
             decisions = decide(rows, speakers, neighbours, messages, runtime.llm, levels)
+            rests = _remainders(job, rows, decisions, now)
+            rest_vectors: np.ndarray | list[np.ndarray] = (
+                embedder.embed_passages([_indexed_text(m) for m in rests.values()]) if rests else []
+            )
             with db.transaction() as session:
                 # Before the job row: an erasure takes the delete lock, then the user's jobs.
                 hold_off_deletes(session, job.project_id)
@@ -196,7 +202,14 @@ class Extractor:
                     rows = [rows[i] for i in kept]
                     vectors = [vectors[i] for i in kept]
                     decisions = [decisions[i] for i in kept]
-                written, archived, merged = _apply(session, rows, vectors, decisions, now)
+                written, archived, merged = _apply(
+                    session,
+                    rows,
+                    vectors,
+                    decisions,
+                    {old: (m, v) for (old, m), v in zip(rests.items(), rest_vectors, strict=True)},
+                    now,
+                )
                 job.status, job.update_time, job.error = "completed", now, None
                 job.dispatch_time = now_ms()  # the lease ends
                 # Index before commit: if indexing fails the job stays running and is
@@ -241,15 +254,62 @@ def _neighbours(
     return sorted(near, key=lambda n: -n.cosine)[:NEIGHBOURS]
 
 
+def _remainders(
+    job: Job, rows: list[Memory], decisions: list[Decision], now: int
+) -> dict[str, Memory]:
+    """For each memory an update makes outdated, what of it still holds, as a memory of its
+    own (its sources, times and tags), by the outdated memory's id: "…每周跑四十公里，去年跑过
+    一次半马…" updated by "现在每周只跑二十公里" keeps "去年跑过一次半马…" findable."""
+    rests: dict[str, Memory] = {}
+    for memory, decision in zip(rows, decisions, strict=True):
+        if decision.relation != "update" or decision.target is None:
+            continue
+        old = decision.target.memory
+        value = remainder(memory.memory_value, old.memory_value)
+        if value is None:
+            continue
+        rest_id = str(uuid.uuid5(NAMESPACE, f"{job.id}:rest:{old.id}"))
+        rest = Memory(
+            id=rest_id,
+            project_id=old.project_id,
+            user_id=old.user_id,
+            conversation_id=old.conversation_id,
+            agent_id=old.agent_id,
+            app_id=old.app_id,
+            task_id=old.task_id,
+            memory_key=title([ATTRIBUTION.sub("", value)], language(value)),
+            memory_value=value,
+            memory_type=old.memory_type,
+            memory_time=old.memory_time,
+            status="activated",
+            confidence=old.confidence,
+            tags=list(old.tags),
+            info=dict(old.info),
+            create_time=old.create_time,
+            update_time=now,
+            subject=old.subject,
+            context=old.context,
+        )
+        rest.sources = [
+            MemorySource(memory_id=rest_id, message_id=s.message_id, position=s.position)
+            for s in old.sources
+        ]
+        rest.tag_rows = [MemoryTag(memory_id=rest_id, tag=tag) for tag in old.tags]
+        rests[old.id] = rest
+    return rests
+
+
 def _apply(
     session: Session,
     rows: list[Memory],
     vectors: Iterable[np.ndarray],
     decisions: list[Decision],
+    rests: dict[str, tuple[Memory, np.ndarray]],
     now: int,
 ) -> tuple[list[tuple[Memory, np.ndarray]], list[str], list[tuple[Memory, np.ndarray]]]:
-    """Writes the decisions; returns (memory, vector) pairs written, ids archived and
-    (memory, vector) pairs merged into."""
+    """Writes the decisions (an outdated memory's remainder, in `rests` by the id it is
+    derived from, beside its update); returns (memory, vector) pairs written, ids archived
+    and (memory, vector) pairs merged into."""
     written: list[tuple[Memory, np.ndarray]] = []
     archived: list[str] = []
     merged: list[tuple[Memory, np.ndarray]] = []
@@ -272,6 +332,10 @@ def _apply(
         if decision.relation == "update" and target is not None:
             target.status, target.superseded_by, target.update_time = "archived", memory.id, now
             archived.append(target.id)
+            rest = rests.get(target.id)
+            if rest is not None:
+                session.add(rest[0])
+                written.append(rest)
     return written, archived, merged
 
 

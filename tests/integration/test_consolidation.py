@@ -154,3 +154,31 @@ def test_the_later_of_two_contradicting_facts_is_current_in_any_order(stack: Sta
             "activated": ["[user观点]用户上个月（2025-05）搬到了上海。"],
             "archived": ["[user观点]用户住在杭州，离西湖很近。"],
         }
+
+
+def test_an_update_keeps_the_other_facts_of_the_memory_it_outdates(stack: Stack) -> None:
+    who = user()
+    say(
+        stack,
+        who,
+        "c1",
+        "我每周大概跑四十公里，去年跑过一次半马，成绩是一小时五十分。",
+        "2025-01-05",
+    )
+    say(stack, who, "c2", "膝盖好了，但现在每周只跑二十公里左右。", "2025-06-05")
+    by_status: dict[str, list[dict]] = {}
+    for m in memories(stack, who):
+        by_status.setdefault(m["status"], []).append(m)
+    (old,) = by_status["archived"]
+    assert "四十公里" in old["memory_value"]
+    current = {m["memory_value"]: m for m in by_status["activated"]}
+    assert set(current) == {
+        "[user观点]去年（2024年）跑过一次半马，成绩是一小时五十分。",
+        "[user观点]膝盖好了，但现在每周只跑二十公里左右。",
+    }
+    assert old["superseded_by"] == current["[user观点]膝盖好了，但现在每周只跑二十公里左右。"]["id"]
+    rest = current["[user观点]去年（2024年）跑过一次半马，成绩是一小时五十分。"]
+    assert [s["content"] for s in rest["sources"]] == [old["sources"][0]["content"]]
+    found = stack.search(who, "半马成绩是多少？")["memory_detail_list"]
+    assert found[0]["id"] == rest["id"]
+    assert all("四十公里" not in m["memory_value"] for m in found)

@@ -13,7 +13,7 @@ from services.extractor.consolidation import (
     said_at,
     same_details,
 )
-from services.extractor.profile import attributes, contradicts, is_profile_fact
+from services.extractor.profile import attributes, contradicts, is_profile_fact, remainder
 from shared.db.models import Memory, MemorySource, Message
 from shared.embeddings.e5 import E5Embedder
 from tests.fake_llm import FakeLLM
@@ -161,3 +161,51 @@ def test_clauses_about_someone_else_are_not_the_users_attributes() -> None:
     assert attributes("[user观点]用户带女儿去了动物园；她说长大要当动物饲养员") == {}
     assert attributes("[user's view] The user's wife works as a nurse.") == {}
     assert attributes("[user观点]用户的女儿喜欢画画") == {}
+
+
+def test_amounts_per_period_are_attributes() -> None:
+    assert attributes("[user观点]用户每周大概跑四十公里") == {"rate:week:公里": "四十"}
+    assert attributes("The user drinks four espressos a day.") == {"rate:day:espresso": "4"}
+    assert attributes("The user charges £300 a day.") == {"rate:day:money": "£300"}
+    assert attributes("The user raised the day rate to £400.") == {"rate:day:money": "£400"}
+    assert contradicts("现在每周只跑二十公里左右", "每周大概跑四十公里，去年跑过一次半马")
+    assert contradicts("The user cut down to one espresso a day.", "I drink four espressos a day")
+    assert not contradicts("The user runs 5 km a day.", "The user drinks 2 coffees a day.")
+    assert attributes("她每天练琴一小时") == {}
+
+
+def test_a_newer_statement_that_calls_off_an_older_one_contradicts_it() -> None:
+    assert contradicts("今年暑假不去日本了，改成国庆去新疆自驾。", "用户打算今年暑假去日本玩")
+    assert contradicts("The family finally retired the Odyssey.", "They drive a Honda Odyssey.")
+    assert contradicts("Change of plans, the barn fell through.", "A wedding at a barn venue.")
+    assert not contradicts("不怎么加班了，每天六点能下班", "用户在互联网公司做产品经理，平时加班多")
+    assert not contradicts("The user sold the bike.", "The user bought a new phone.")
+
+
+def test_english_residence_is_the_capitalised_place() -> None:
+    assert attributes("The user lives alone in a small apartment in Seattle.") == {
+        "residence": "seattle"
+    }
+    assert contradicts(
+        "The user moved into a new place in Denver two days ago.",
+        "The user lives alone in a small apartment in Seattle.",
+    )
+
+
+def test_what_an_update_leaves_of_the_memory_it_outdates() -> None:
+    assert (
+        remainder(
+            "现在每周只跑二十公里",
+            "[user观点]每周大概跑四十公里，去年跑过一次半马，成绩是一小时五十分。",
+        )
+        == "[user观点]去年跑过一次半马，成绩是一小时五十分。"
+    )
+    assert (
+        remainder(
+            "The user raised the day rate to £400.",
+            "The user charges £300 a day, and a logo usually takes the user about 3.5 days.",
+        )
+        == "A logo usually takes the user about 3.5 days."
+    )
+    assert remainder("我搬到了上海。", "我住在杭州，离西湖很近。") is None  # too little left
+    assert remainder("我搬到了上海。", "我喜欢爬山，周末常去。") is None  # nothing outdated
