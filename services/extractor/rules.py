@@ -84,6 +84,29 @@ EN_PARTING_END = re.compile(
     r"([ ,]+(and|&) [^.!?]{0,30})?[ ,]*(bye|everyone|guys)?[.!]*$",
     re.IGNORECASE,
 )
+# A short sentence that only reacts, thanks, cheers on or asks after the listener ("That's
+# great!", "Keep it up!", "Thanks for the tips.", "How's it going?"): 13% of LoCoMo's
+# sentences. One that names someone, holds a number or speaks of the speaker stays.
+EN_SMALL_TALK = re.compile(
+    r"^(?:(?:oh|wow|yeah|yes|aw+|hey|haha|ha|so|well|and|but|ok(?:ay)?)[,!]?\s+)*(?:that'?s|"
+    r"that is|sounds|what an?|how (?:cool|nice|great|fun|sweet|awesome|amazing|exciting|lovely|"
+    r"wonderful)|wow|whoa|nice|great|awesome|amazing|cool|lovely|wonderful|fantastic|congrats|"
+    r"congratulations|thanks|thank you|appreciate|good to|great to|nice to|glad|happy for|"
+    r"so happy|proud of|keep (?:it|up|going|doing|at it)|you got this|you can do it|"
+    r"you've got this|take care|good luck|best of luck|have (?:a|an|fun)|enjoy|sweet dreams|"
+    r"long time|woo+hoo|yay|haha+|lol|no worries|no problem|agreed|same here|me too|"
+    r"hope (?:you|it|that|so)|bye|see you|talk soon)\b",
+    re.IGNORECASE,
+)
+# Of questions, only those that ask after the listener: the others say what was asked.
+EN_ASKING_AFTER = re.compile(
+    r"^(?:(?:hey|so|and|but)[,!]?\s+)*(?:guess what|how about you|what about you|and you|"
+    r"how's it going|how are you|how have you been|how ya been|what's up|what's new)\b",
+    re.IGNORECASE,
+)
+SMALL_TALK_WORDS = 8
+FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|my|me|mine|we|we're|we've|our|us)\b", re.I)
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
 MAX_STRIP_ROUNDS = 4
 EN_FILLER_START = re.compile(
     r"^(yes|yeah|yep|ok|okay|sure|well|so|oh|right|great)\b[,.!\s]*", re.IGNORECASE
@@ -162,7 +185,25 @@ def _strip(text: str, lang: str) -> str:
             stripped = parted
         if stripped == previous:
             break
+    if lang != "zh" and stripped:
+        stripped = _without_small_talk(stripped)
+        if not stripped:
+            return ""  # nothing but small talk: no fact to keep
     return stripped or text
+
+
+def _small_talk(sentence: str) -> bool:
+    return (
+        len(sentence.split()) <= SMALL_TALK_WORDS
+        and bool((EN_ASKING_AFTER if sentence.endswith("?") else EN_SMALL_TALK).match(sentence))
+        and not FIRST_PERSON.search(sentence)
+        and not re.search(r"\d|\s[A-Z][a-z]", sentence)
+    )
+
+
+def _without_small_talk(text: str) -> str:
+    """The text without its small-talk sentences (EN_SMALL_TALK)."""
+    return " ".join(s for s in SENTENCE.split(text) if s and not _small_talk(s))
 
 
 def _without_address(text: str, listener: str) -> str:

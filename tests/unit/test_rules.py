@@ -176,3 +176,16 @@ def test_goodbyes_are_no_memory_and_leave_the_statements_they_end() -> None:
         "Tim went hiking in Oregon with Tim's sister.",
         "Love hearing about it.",
     ]
+
+
+def test_small_talk_sentences_make_no_memory_text() -> None:
+    (memory,) = extract_by_rules(
+        turns(
+            ("assistant", "I finally finished the marathon last weekend!"),
+            ("user", "Wow, that's amazing! Keep it up! I ran my first 10k in May. How about you?"),
+        )
+    )
+    assert memory.value == "The user ran the user's first 10k in May."
+    assert extract_by_rules(turns(("user", "Thanks for the tips, take care!"))) == []
+    (question,) = extract_by_rules(turns(("user", "Wow, do you paint often? Great colours!")))
+    assert question.value.startswith("Wow, does the assistant paint often?")
