@@ -28,17 +28,22 @@ RECENT = re.compile(
 )
 NEAR_DUPLICATE = 0.985  # cosine above which two hits say the same thing
 RECENCY_BOOST = 0.2
-MEMORY_FEATURES = ("dense", "dense_gap", "words", "log_words", "named", "log_candidates")
+MEMORY_FEATURES = (
+    *("dense", "dense_gap", "words", "log_words", "named", "log_candidates"),
+    *("alone", "dense_alone", "dense_gap_alone"),
+)
 SESSION_FEATURES = ("memory", "session_gap", "log_rank")
 RETURNED = 10  # the second model is fitted on the memories a search returns: the first 10
 
 
 @dataclass(frozen=True)
 class RelativityModel:
-    """Weights of the two models, bias first (MEMORY_FEATURES, then SESSION_FEATURES)."""
+    """Weights of the two models, bias first (MEMORY_FEATURES, then SESSION_FEATURES), and
+    `low`: the probability shown as relativity 0.1 (see `scale`)."""
 
     memory: tuple[float, ...]
     session: tuple[float, ...]
+    low: float
 
 
 # One model per query language, fitted by `python -m tests.eval.calibrate`: English on the
@@ -46,12 +51,14 @@ class RelativityModel:
 # query shares few words with what answers it and leans on the embedding); README, "Relativity".
 FITTED = {
     "en": RelativityModel(
-        memory=(-6.625, 0.125, 1.778, 4.996, 1.316, -0.578, -0.43),
-        session=(0.339, 0.298, 0.583, -0.756),
+        memory=(-6.144, 0.237, 1.622, 4.897, 1.406, -0.562, -0.592, 6.806, 2.613, 8.903),
+        session=(0.346, 0.377, 0.555, -0.693),
+        low=0.01,
     ),
     "zh": RelativityModel(
-        memory=(2.646, 4.08, 14.867, -0.113, 0.65, 0.0, -2.402),
-        session=(-0.212, 1.262, -0.297, 0.0),
+        memory=(-0.273, 4.123, 10.032, 2.174, 0.942, 0.0, -2.36, -0.176, 8.013, 14.134),
+        session=(-0.275, 1.281, -0.379, 0.0),
+        low=0.1,
     ),
 }
 
@@ -93,8 +100,14 @@ def memory_features(
     best_words = words.max() or 1.0
     named = np.array([c.subject in names for c in candidates], dtype=float)
     many = np.full(len(candidates), math.log(len(candidates)))
+    gap = dense - dense.max()
+    # Found by meaning alone (no word of the query): its embedding is judged on a scale of
+    # its own (on LoCoMo most such are noise; on short histories they are often the answer).
+    alone = (words == 0).astype(float)
     return np.stack(
-        [dense, dense - dense.max(), words / best_words, np.log1p(words), named, many], 1
+        [dense, gap, words / best_words, np.log1p(words), named, many]
+        + [alone, alone * dense, alone * gap],
+        1,
     )
 
 
@@ -123,11 +136,20 @@ def relativities(
     span: tuple[float, float],
     model: RelativityModel,
 ) -> np.ndarray:
-    return probability(
+    p = probability(
         model,
         memory_features(candidates, query_vector, lexical, names, span),
         [c.conversation_id for c in candidates],
     )
+    return scale(p, model.low)
+
+
+def scale(p: np.ndarray, low: float) -> np.ndarray:
+    """Relativity from the probability: the probability itself from 0.5 up (more likely
+    relevant than not); below, stretched so that under 0.1 means under `low`, the level under
+    which returned memories held evidence at most 1% of the time in the fit (almost never)."""
+    stretched: np.ndarray = np.where(p < low, 0.1 * p / low, 0.1 + 0.4 * (p - low) / (0.5 - low))
+    return np.where(p >= 0.5, p, stretched)
 
 
 def probability(
