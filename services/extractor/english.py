@@ -142,7 +142,7 @@ _PLURAL = frozenset(
 )
 _PERSON = re.compile(
     r"\b(" + "|".join(sorted(_GENDER, key=len, reverse=True)) + r")\b"
-    r"(?:(?:,\s*|\s+(?:named|called)\s+|\s+)([A-Z][a-z]+))?",
+    r"(?:(?:,\s*|\s+(?:named|called)\s+|\s+)(?-i:([A-Z][a-z]+)))?",  # a name is capitalised
     re.IGNORECASE,
 )
 _NAME_THEN_RELATION = re.compile(

@@ -278,6 +278,8 @@ def _statement(
             text,
         )
     text = _without_trailing_marks(text)
+    if lang == "en":  # "yeah, it's a way to…" stripped of its opening still starts a sentence
+        text = text[:1].upper() + text[1:]
     day = said_on(turn)
     if day is None:
         return text, []

@@ -189,3 +189,14 @@ def test_small_talk_sentences_make_no_memory_text() -> None:
     assert extract_by_rules(turns(("user", "Thanks for the tips, take care!"))) == []
     (question,) = extract_by_rules(turns(("user", "Wow, do you paint often? Great colours!")))
     assert question.value.startswith("Wow, does the assistant paint often?")
+
+
+def test_a_lower_case_word_after_a_pet_is_no_name_and_sentences_start_capitalised() -> None:
+    (memory,) = extract_by_rules(
+        turns(
+            ("user", "Guess what - I got a puppy two weeks ago! Her name is Coco and she's cute.")
+        )
+    )
+    assert "Two" not in memory.value and "two weeks ago" in memory.value
+    (memory,) = extract_by_rules(turns(("user", "yeah, it's a way for me to express my feelings.")))
+    assert memory.value.startswith("It's a way for the user to express")
