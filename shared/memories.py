@@ -3,7 +3,7 @@ record of deletions that keeps a late job from bringing deleted memories back.""
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, inspect, or_, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from shared.db.info_match import info_equals
@@ -125,6 +125,19 @@ def delete_by_ids(session: Session, ids: list[str]) -> None:
         session.execute(delete(MemorySource).where(MemorySource.memory_id.in_(chunk)))
         session.execute(delete(MemoryTag).where(MemoryTag.memory_id.in_(chunk)))
         session.execute(delete(Memory).where(Memory.id.in_(chunk)))
+
+
+def copy_of(memory: Memory, memory_id: str, **changes: Any) -> Memory:
+    """A new memory row with `memory`'s fields, sources and tags, `changes` applied."""
+    fields = {a.key: getattr(memory, a.key) for a in inspect(Memory).column_attrs}
+    fields |= {"tags": list(memory.tags), "info": dict(memory.info)}
+    copy = Memory(**(fields | changes | {"id": memory_id}))
+    copy.sources = [
+        MemorySource(memory_id=memory_id, message_id=s.message_id, position=s.position)
+        for s in memory.sources
+    ]
+    copy.tag_rows = [MemoryTag(memory_id=memory_id, tag=tag) for tag in copy.tags]
+    return copy
 
 
 def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:

@@ -27,6 +27,28 @@ log = logging.getLogger(__name__)
 BATCH = 200
 
 
+def publish(db: Database, queue: JobQueue, task_ids: list[str]) -> bool:
+    """Sends the jobs; if the broker did not take them they go back to the relay at once
+    (some may have been sent: a job sent twice runs once). Returns whether it took them."""
+    if not task_ids:
+        return True
+    try:
+        queue.send(task_ids)
+        return True
+    except Exception as exc:
+        log.warning("enqueue failed", extra={"jobs": len(task_ids), "error": str(exc)})
+    try:
+        with db.transaction() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id.in_(task_ids), Job.status == "running")
+                .values(dispatch_time=None)
+            )
+    except Exception:
+        log.exception("could not mark jobs for re-send", extra={"jobs": len(task_ids)})
+    return False
+
+
 def heartbeat_seconds(redrive_after: float) -> float:
     """How often a worker renews its lease: a quarter of the delay before a re-send."""
     return redrive_after / 4

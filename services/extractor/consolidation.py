@@ -50,12 +50,9 @@ class Decision:
     target: Neighbour | None = None
 
 
-def initial_type(memory: Memory, speaker: str) -> str:
-    return (
-        "UserMemory"
-        if speaker == "user" and is_profile_fact(memory.memory_value)
-        else "WorkingMemory"
-    )
+def initial_type(value: str, speaker: str) -> str:
+    """A profile fact the user stated is UserMemory; the rest starts as WorkingMemory."""
+    return "UserMemory" if speaker == "user" and is_profile_fact(value) else "WorkingMemory"
 
 
 def same_details(a: str, b: str) -> bool:
@@ -82,7 +79,7 @@ def decide_by_rules(
     """A duplicate: the same text, or the embedder's paraphrase level with the same details.
     An update: the same attribute set to another value, by a statement that is not unrelated
     (above the embedder's level for unrelated text)."""
-    kind = initial_type(memory, speaker)
+    kind = initial_type(memory.memory_value, speaker)
     for neighbour in neighbours:
         old = neighbour.memory.memory_value
         if old == memory.memory_value or (

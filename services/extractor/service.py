@@ -25,6 +25,7 @@ from shared.dead_letters import record_failure
 from shared.lexical import Terms, document_terms, spelled_date
 from shared.llm import Llm
 from shared.memories import (
+    copy_of,
     deleted_before_written,
     hold_off_deletes,
     load_memories,
@@ -168,8 +169,11 @@ class Extractor:
             ):
                 return False  # done, or running on another worker now
             job.attempts += 1
+            edited = list((job.attributes or {}).get("memory_ids", []))
             messages = {m.id: m for m in repository.job_messages(session, task_id)}
             turns = [Turn(m.id, m.role, m.content, m.chat_time) for m in messages.values()]
+        if job.kind == "update":
+            return self._reindex(task_id, job.project_id, edited)
         extracted = extract(turns, runtime.llm)
         rows = _rows(job, extracted, now)
         texts = [_indexed_text(m) for m in rows]
@@ -235,6 +239,35 @@ class Extractor:
         )
         return True
 
+    def _reindex(self, task_id: str, project_id: str, ids: list[str]) -> bool:
+        """An edited memory's index point made again from its row: embedded if its text is
+        current, removed if it is archived. A row edited again meanwhile is left to the job
+        of that edit, so the index never goes back to an older text."""
+        db, index = self.runtime.db, self.runtime.index
+        with db.session() as session:
+            read = load_memories(session, project_id, ids)
+        current = [m for m in read.values() if m.status == "activated"]
+        texts = [_indexed_text(m) for m in current]
+        vectors: np.ndarray | list[np.ndarray] = (
+            self.runtime.embedder.embed_passages(texts) if texts else []
+        )
+        with db.transaction() as session:
+            hold_off_deletes(session, project_id)
+            job = repository.lock_job(session, task_id)
+            if job is None or job.status != "running":
+                return False
+            fresh = load_memories(session, project_id, ids)
+            kept = [
+                (m, v)
+                for m, v in zip(current, vectors, strict=True)
+                if m.id in fresh and fresh[m.id].update_time == m.update_time
+            ]
+            job.status, job.update_time, job.error = "completed", now_ms(), None
+            job.dispatch_time = now_ms()
+            index.upsert(_indexed([m for m, _ in kept], [v for _, v in kept]))
+        index.delete([m.id for m in read.values() if m.status != "activated"])
+        return True
+
 
 def _neighbours(
     session: Session,
@@ -269,32 +302,15 @@ def _remainders(
         if value is None:
             continue
         rest_id = str(uuid.uuid5(NAMESPACE, f"{job.id}:rest:{old.id}"))
-        rest = Memory(
-            id=rest_id,
-            project_id=old.project_id,
-            user_id=old.user_id,
-            conversation_id=old.conversation_id,
-            agent_id=old.agent_id,
-            app_id=old.app_id,
-            task_id=old.task_id,
+        rest = copy_of(
+            old,
+            rest_id,
             memory_key=title([ATTRIBUTION.sub("", value)], language(value)),
             memory_value=value,
-            memory_type=old.memory_type,
-            memory_time=old.memory_time,
             status="activated",
-            confidence=old.confidence,
-            tags=list(old.tags),
-            info=dict(old.info),
-            create_time=old.create_time,
+            superseded_by=None,
             update_time=now,
-            subject=old.subject,
-            context=old.context,
         )
-        rest.sources = [
-            MemorySource(memory_id=rest_id, message_id=s.message_id, position=s.position)
-            for s in old.sources
-        ]
-        rest.tag_rows = [MemoryTag(memory_id=rest_id, tag=tag) for tag in old.tags]
         rests[old.id] = rest
     return rests
 

@@ -13,14 +13,19 @@ client = MemOSClient(api_key=os.environ["MEMOS_API_KEY"], base_url=os.environ["M
 user, conversation = "memos_user_123", "memos_conversation_123"
 out: dict = {}
 
+
+def wait_for(task_id: str) -> str:
+    status = client.get_task_status(task_id)
+    deadline = time.monotonic() + 30
+    while status.data.status == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = client.get_task_status(task_id)
+    return status.data.status
+
+
 added = client.add_message(messages=MESSAGES, user_id=user, conversation_id=conversation)
 out["add"] = {"success": added.success, "task_id": added.task_id, "status": added.status}
-status = client.get_task_status(added.task_id)
-deadline = time.monotonic() + 30
-while status.data.status == "running" and time.monotonic() < deadline:
-    time.sleep(0.1)
-    status = client.get_task_status(added.task_id)
-out["status"] = status.data.status
+out["status"] = wait_for(added.task_id)
 
 found = client.search_memory(query="国庆去哪玩", user_id=user, conversation_id=conversation)
 out["search"] = [m.model_dump() for m in found.memories]
@@ -29,7 +34,20 @@ out["messages"] = [
 ]
 page = client.get_memory(user_id=user, page=1, size=10)
 out["get_memory"] = {"ids": [m.model_dump()["id"] for m in page.memories], "total": page.data.total}
-deleted = client.delete_memory(memory_ids=[out["search"][0]["id"]])
+first = out["search"][0]["id"]
+out["by_id"] = client.get_memory_by_id(first)
+edited = client.update_memory(
+    first, content="[user观点]用户国庆节全家去三亚度假。", title="国庆三亚"
+)
+out["update"] = edited
+wait_for(edited["data"]["task_id"])
+out["after_update"] = [
+    m.model_dump() for m in client.search_memory(query="国庆去哪玩", user_id=user).memories
+]
+out["extract"] = client.extract_memory(
+    messages=[{"role": "user", "content": "I am allergic to peanuts."}]
+)
+deleted = client.delete_memory(memory_ids=[first])
 out["delete"] = deleted.success
 after = client.get_memory(user_id=user)
 out["after_delete"] = after.data.total

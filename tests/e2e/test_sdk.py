@@ -45,4 +45,16 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     assert 0 <= first["relativity"] <= 1 and first["sources"]
     assert [m["content"] for m in result["messages"]] == [m["content"] for m in GUIDE_MESSAGES]
     assert result["get_memory"]["total"] == 1 and first["id"] in result["get_memory"]["ids"]
+    by_id = result["by_id"]["data"]
+    assert (by_id["id"], by_id["memory_value"]) == (first["id"], first["memory_value"])
+    edited = result["update"]["data"]["memory"]
+    assert (edited["id"], edited["memory_key"]) == (first["id"], "国庆三亚")
+    assert [h["memory_value"] for h in edited["history"]] == [first["memory_value"]]
+    after = result["after_update"][0]
+    assert (after["id"], after["memory_value"]) == (
+        first["id"],
+        "[user观点]用户国庆节全家去三亚度假。",
+    )
+    (extracted,) = result["extract"]["data"]["memory_detail_list"]
+    assert extracted["memory_value"] == "The user is allergic to peanuts."
     assert result["delete"] is True and result["after_delete"] == 0

@@ -5,8 +5,11 @@ from services.gateway.memories import service
 from services.gateway.memories.schemas import (
     DeleteMemoryRequest,
     DeleteUserRequest,
+    ExtractMemoryRequest,
     GetMemoryRequest,
+    UpdateMemoryRequest,
 )
+from services.gateway.messages.ingest import check_limits
 from shared.http import JSONBytes, ok
 from shared.schemas import SearchMemoryRequest
 
@@ -30,6 +33,34 @@ def get_memory(
 ) -> JSONBytes:
     """A page of the user's memories, newest first, each with its source messages."""
     return ok(service.get_memories(gateway.runtime.db, project.project_id, body))
+
+
+@router.get("/get/memory/{memory_id}")
+def get_memory_by_id(memory_id: str, project: CurrentProject, gateway: CurrentGateway) -> JSONBytes:
+    """One memory by id, archived ones too, with its sources and the versions it replaced."""
+    return ok(service.get_memory(gateway.runtime.db, project.project_id, memory_id))
+
+
+@router.post("/update/memory")
+def update_memory(
+    body: UpdateMemoryRequest, project: CurrentProject, gateway: CurrentGateway
+) -> JSONBytes:
+    """Change a memory's `content`, `title` or `status` (activated / archived). Its id stays;
+    an edited text keeps the version it replaces in `history`, and is embedded and indexed
+    again by a job (`task_id`, its status at `/get/status`)."""
+    runtime = gateway.runtime
+    return ok(service.update_memory(runtime.db, runtime.queue, project.project_id, body))
+
+
+@router.post("/extract/memory")
+def extract_memory(
+    body: ExtractMemoryRequest, gateway: CurrentGateway, _: CurrentProject
+) -> JSONBytes:
+    """The memories extraction would make of `messages` (rules, or the configured LLM),
+    stored nowhere: each with the positions in `messages` of the turns it comes from."""
+    settings = gateway.runtime.settings
+    check_limits(body.messages, settings.max_messages_per_add, settings.max_message_chars)
+    return ok(service.extract_memories(gateway.runtime.llm, body))
 
 
 @router.post("/delete/memory")

@@ -1,8 +1,11 @@
 """Request models of the memories endpoints (the search request is shared with the
 retriever: shared/schemas.py)."""
 
-from pydantic import Field
+from typing import Literal
 
+from pydantic import Field, model_validator
+
+from services.gateway.messages.schemas import ChatMessage, StorableText
 from shared.schemas import MAX_COUNT, ApiRequest, Filter, UserId
 
 
@@ -23,3 +26,24 @@ class DeleteMemoryRequest(ApiRequest):
 
 class DeleteUserRequest(ApiRequest):
     user_id: str = UserId
+
+
+class UpdateMemoryRequest(ApiRequest):
+    memory_id: str = Field(min_length=1, max_length=36)
+    content: StorableText | None = Field(None, min_length=1)
+    title: StorableText | None = Field(None, min_length=1, max_length=200)
+    status: Literal["activated", "archived"] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> "UpdateMemoryRequest":
+        if self.content is None and self.title is None and self.status is None:
+            raise ValueError("content, title or status is required")
+        return self
+
+
+class ExtractMemoryRequest(ApiRequest):
+    messages: list[ChatMessage] = Field(min_length=1)
+    # Accepted for the SDK's sake: this service extracts every kind it knows, with the
+    # configured LLM (or the rules), whatever these say.
+    extraction_types: list[str] | None = None
+    model: str | None = None

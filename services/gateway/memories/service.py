@@ -1,19 +1,35 @@
 """Reading, deleting and searching memories on behalf of one project."""
 
 import math
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from services.gateway.memories.schemas import DeleteMemoryRequest, GetMemoryRequest
+from sqlalchemy.orm import Session
+
+from services.extractor.consolidation import initial_type
+from services.extractor.schemas import Turn
+from services.extractor.service import extract
+from services.gateway.memories.schemas import (
+    DeleteMemoryRequest,
+    ExtractMemoryRequest,
+    GetMemoryRequest,
+    UpdateMemoryRequest,
+)
 from services.gateway.memories.search_client import Retriever
 from shared.clock import now_ms
+from shared.db.models import Job, Memory
 from shared.db.session import Database
 from shared.erasure import Erased, erase_user_rows
-from shared.errors import InputTooLarge, InvalidParameter, MemoryNotFound
+from shared.errors import InputTooLarge, InvalidParameter, MemoryNotFound, echo
 from shared.filters import parse_filter
+from shared.llm import Llm
 from shared.memories import (
+    copy_of,
     delete_by_ids,
     history,
+    hold_off_deletes,
+    load_memories,
     lock_out_jobs,
     matching_ids,
     page_memories,
@@ -21,7 +37,29 @@ from shared.memories import (
     to_item,
     with_history,
 )
+from shared.outbox import publish
+from shared.queue import JobQueue
 from shared.schemas import SearchMemoryRequest
+
+
+def _with_history(session: Session, rows: list[Memory]) -> list[dict[str, Any]]:
+    """The memories as the API shows them, each with the versions it replaced."""
+    replaced = history(session, [m.id for m in rows])
+    return [
+        {
+            **to_item(m),
+            "history": [
+                {
+                    "id": old.id,
+                    "memory_value": old.memory_value,
+                    "create_time": old.create_time,
+                    "archived_time": old.update_time,
+                }
+                for old in replaced.get(m.id, [])
+            ],
+        }
+        for m in rows
+    ]
 
 
 def get_memories(db: Database, project_id: str, request: GetMemoryRequest) -> dict[str, Any]:
@@ -30,22 +68,7 @@ def get_memories(db: Database, project_id: str, request: GetMemoryRequest) -> di
         rows, total = page_memories(
             session, project_id, request.user_id, flt, request.page, request.size
         )
-        replaced = history(session, [m.id for m in rows])
-        items = [
-            {
-                **to_item(m),
-                "history": [
-                    {
-                        "id": old.id,
-                        "memory_value": old.memory_value,
-                        "create_time": old.create_time,
-                        "archived_time": old.update_time,
-                    }
-                    for old in replaced.get(m.id, [])
-                ],
-            }
-            for m in rows
-        ]
+        items = _with_history(session, list(rows))
     return {
         "memory_detail_list": items,
         "total": total,
@@ -110,3 +133,77 @@ def search(
             f"query of {len(request.query)} characters; the limit is {max_query_chars}"
         )
     return retriever.search(project_id, request)
+
+
+def get_memory(db: Database, project_id: str, memory_id: str) -> dict[str, Any]:
+    """One memory of the project by id, with its history (an archived version too)."""
+    with db.session() as session:
+        memory = load_memories(session, project_id, [memory_id]).get(memory_id)
+        if memory is None:
+            raise MemoryNotFound(f"memory {echo(memory_id)} does not exist")
+        (item,) = _with_history(session, [memory])
+    return item
+
+
+def update_memory(
+    db: Database, queue: JobQueue, project_id: str, request: UpdateMemoryRequest
+) -> dict[str, Any]:
+    """Edits a memory in place (its id stays); a new text or title keeps the version it
+    replaces as archived history. The index follows through a job, like an add's: written
+    in the same transaction, so a worker re-embeds the memory however the queue fares."""
+    now = now_ms()
+    with db.transaction() as session:
+        hold_off_deletes(session, project_id)
+        memory = load_memories(session, project_id, [request.memory_id]).get(request.memory_id)
+        if memory is None:
+            raise MemoryNotFound(f"memory {echo(request.memory_id)} does not exist")
+        if memory.superseded_by is not None:
+            raise InvalidParameter(
+                "memory_id", f"an earlier version of memory {memory.superseded_by}: update that"
+            )
+        content = request.content or memory.memory_value
+        title = request.title or memory.memory_key
+        if (content, title) != (memory.memory_value, memory.memory_key):
+            old = copy_of(memory, str(uuid.uuid4()), status="archived", superseded_by=memory.id)
+            session.add(old)  # the version replaced, as it was (its update_time: archived)
+        memory.memory_value, memory.memory_key = content, title
+        memory.status = request.status or memory.status
+        memory.update_time = now
+        job = Job(
+            id=str(uuid.uuid4()),
+            project_id=project_id,
+            user_id=memory.user_id,
+            conversation_id=memory.conversation_id,
+            kind="update",
+            status="running",
+            attributes={"memory_ids": [memory.id]},
+            create_time=now,
+            update_time=now,
+            dispatch_time=now,
+        )
+        session.add(job)
+        session.flush()
+        (item,) = _with_history(session, [memory])
+    publish(db, queue, [job.id])  # else the relay sends it
+    return {"success": True, "task_id": job.id, "memory": item}
+
+
+def extract_memories(llm: Llm | None, request: ExtractMemoryRequest) -> dict[str, Any]:
+    """What extraction would make of the messages, stored nowhere."""
+    turns = [Turn(f"m{i}", m.role, m.content, m.chat_time) for i, m in enumerate(request.messages)]
+    return {
+        "memory_detail_list": [
+            {
+                "memory_key": m.key,
+                "memory_value": m.value,
+                "memory_type": initial_type(m.value, m.speaker),
+                "memory_time": m.memory_time,
+                "confidence": m.confidence,
+                "tags": m.tags,
+                "speaker": m.speaker,
+                # Positions in `messages` of the turns the memory comes from.
+                "sources": [int(source[1:]) for source in m.source_ids],
+            }
+            for m in extract(turns, llm)
+        ]
+    }

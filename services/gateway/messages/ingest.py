@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute
@@ -44,6 +44,7 @@ from shared.errors import (
     MemoryServiceUnavailable,
 )
 from shared.metrics import ADDS_PER_COMMIT
+from shared.outbox import publish
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -107,13 +108,11 @@ def retry_window_ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
-def check_limits(request: AddMessageRequest, max_messages: int, max_chars: int) -> None:
+def check_limits(messages: list[ChatMessage], max_messages: int, max_chars: int) -> None:
     """0 turns a limit off."""
-    if max_messages and len(request.messages) > max_messages:
-        raise InputTooLarge(
-            f"{len(request.messages)} messages in one add; the limit is {max_messages}"
-        )
-    longest = max(len(m.content) for m in request.messages)
+    if max_messages and len(messages) > max_messages:
+        raise InputTooLarge(f"{len(messages)} messages in one request; the limit is {max_messages}")
+    longest = max(len(m.content) for m in messages)
     if max_chars and longest > max_chars:
         raise InputTooLarge(f"a message of {longest} characters; the limit is {max_chars}")
 
@@ -374,7 +373,7 @@ class Ingest:
         idempotency_key: str | None = None,
     ) -> Future[Accepted]:
         settings = self._settings
-        check_limits(request, settings.max_messages_per_add, settings.max_message_chars)
+        check_limits(request.messages, settings.max_messages_per_add, settings.max_message_chars)
         check_idempotency_key(idempotency_key)
         window = retry_window_ms(settings.add_retry_window)
         add = prepare(project_id, request, kind, window, idempotency_key)
@@ -425,8 +424,10 @@ class Ingest:
         return _commit_one_by_one(self._db, adds)
 
     def publish_and_answer(self, batches: list[tuple[list[_Add], list[Accepted]]]) -> None:
-        sent = self._publish(
-            [result.task_id for _, results in batches for result in results if result.fresh]
+        sent = publish(
+            self._db,
+            self._queue,
+            [result.task_id for _, results in batches for result in results if result.fresh],
         )
         for adds, results in batches:
             for add, result in zip(adds, results, strict=True):
@@ -439,24 +440,3 @@ class Ingest:
                     if result.fresh and not sent
                     else result,
                 )
-
-    def _publish(self, task_ids: list[str]) -> bool:
-        """Sends the jobs; if the broker did not take them they go back to the relay at once
-        (some may have been sent: a job sent twice runs once)."""
-        if not task_ids:
-            return True
-        try:
-            self._queue.send(task_ids)
-            return True
-        except Exception as exc:
-            log.warning("enqueue failed", extra={"jobs": len(task_ids), "error": str(exc)})
-        try:
-            with self._db.transaction() as session:
-                session.execute(
-                    update(Job)
-                    .where(Job.id.in_(task_ids), Job.status == "running")
-                    .values(dispatch_time=None)
-                )
-        except Exception:
-            log.exception("could not mark jobs for re-send", extra={"jobs": len(task_ids)})
-        return False
