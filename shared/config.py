@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     max_messages_per_add: int = 500
     max_message_chars: int = 50_000
     max_query_chars: int = 4_000
+    # rerank: documents a call, each at most max_message_chars (e5 embeds about 30 a second).
+    max_rerank_documents: int = 100
     # Failed authentications (invalid or revoked keys) per client address: this many a second,
     # in bursts up to auth_failure_burst; past it 40300 without looking the key up.
     auth_failures_per_second: float = 1.0

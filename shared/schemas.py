@@ -61,3 +61,10 @@ class SearchQuery(BaseModel):
 
     project_id: str
     request: SearchMemoryRequest
+
+
+class RerankRequest(ApiRequest):
+    query: str = Field(min_length=1)
+    documents: list[str] = Field(min_length=1)
+    top_n: int | None = Field(None, ge=1)
+    model: str | None = None  # accepted and ignored: the service's own relevance model ranks

@@ -7,14 +7,14 @@ import numpy as np
 from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 
-from services.retriever.service import search_memories
+from services.retriever.service import rerank, search_memories
 from shared.filters import Condition, MemoryFilter
 from shared.http import JSONBytes, install_error_handlers, ok
 from shared.internal_http import internal_caller
 from shared.lexical import Terms
 from shared.metrics import install_metrics
 from shared.runtime import CurrentRuntime, Runtime
-from shared.schemas import SearchQuery
+from shared.schemas import RerankRequest, SearchQuery
 from shared.vector_store import IndexedMemory, Query
 
 
@@ -73,6 +73,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     @internal.post("/search")
     def search(body: SearchQuery, runtime: CurrentRuntime) -> JSONBytes:
         return ok(search_memories(runtime, body.project_id, body.request))
+
+    @internal.post("/rerank")
+    def rerank_documents(body: RerankRequest, runtime: CurrentRuntime) -> JSONBytes:
+        return ok(rerank(runtime, body))
 
     @internal.post("/index/upsert")
     def index_upsert(body: IndexUpsert, runtime: CurrentRuntime) -> JSONBytes:

@@ -7,14 +7,22 @@ from typing import Any
 import numpy as np
 
 from services.retriever import instructions
-from services.retriever.ranking import Ranked, named_subjects, rank, without_names
+from services.retriever.ranking import (
+    FITTED,
+    Ranked,
+    named_subjects,
+    rank,
+    relativities,
+    without_names,
+)
 from shared.config import Settings
 from shared.embeddings.base import Embedder
 from shared.filters import MemoryFilter, parse_filter
-from shared.lexical import query_terms
+from shared.lexical import bm25_scores, document_terms, query_terms
 from shared.memories import load_memories, to_item
 from shared.runtime import Runtime
-from shared.schemas import SearchMemoryRequest
+from shared.schemas import RerankRequest, SearchMemoryRequest
+from shared.text import language
 from shared.vector_store import Candidate, MemoryIndex, Query
 
 # Candidates from each half: the model ranks best with room to reorder; more bought nothing
@@ -137,6 +145,38 @@ def search_memories(
     }
 
 
+def rerank(runtime: Runtime, request: RerankRequest) -> dict[str, Any]:
+    """The documents ordered by relativity to the query, by the model search ranks memories
+    with (each document its own conversation, no speaker); the first `top_n`."""
+    embedder, documents = runtime.embedder, request.documents
+    vectors = embedder.embed_passages(documents)
+    query_vector = embedder.embed_queries([request.query])[0]
+    words = bm25_scores(query_terms(request.query), [document_terms(d) for d in documents])
+    candidates = [
+        Candidate(str(i), vectors[i], frozenset(), str(i), 0.0, 0, None, 0.0)
+        for i in range(len(documents))
+    ]
+    scores = relativities(
+        candidates,
+        query_vector,
+        {str(i): float(w) for i, w in enumerate(words)},
+        set(),
+        cosine_span(embedder, runtime.settings),
+        FITTED[language(request.query)],
+    )
+    order = np.argsort(-scores, kind="stable")[: request.top_n]
+    return {
+        "results": [
+            {
+                "index": int(i),
+                "document": documents[i],
+                "relevance_score": round(float(scores[i]), 4),
+            }
+            for i in order
+        ]
+    }
+
+
 class InProcessRetriever:
     """The retriever's code in the caller's process (the embedded default): searches, and
     the index points a delete removes."""
@@ -146,6 +186,9 @@ class InProcessRetriever:
 
     def search(self, project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
         return search_memories(self._runtime, project_id, request)
+
+    def rerank(self, request: RerankRequest) -> dict[str, Any]:
+        return rerank(self._runtime, request)
 
     def delete(self, ids: list[str]) -> None:
         self._runtime.index.delete(ids)

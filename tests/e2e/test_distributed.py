@@ -303,6 +303,17 @@ def test_consolidation_through_the_retrievers_index(tmp_path, database) -> None:
             ("[user观点]用户搬到了上海。", "activated", 1),
             ("[user观点]用户每周三晚上去游泳。", "activated", 2),
         ]
+        # An edit re-embeds through a worker writing to the retriever's index; rerank runs
+        # in the retriever.
+        (moved,) = [m for m in page["memory_detail_list"] if "上海" in m["memory_value"]]
+        edit = {"memory_id": moved["id"], "content": "[user观点]用户搬到了深圳。"}
+        cluster.wait_done("p", [cluster.call("p", "/update/memory", edit)["task_id"]])
+        hits = cluster.call("p", "/search/memory", {"user_id": "u", "query": "用户现在住在深圳吗"})
+        first = hits["memory_detail_list"][0]
+        assert (first["id"], first["memory_value"]) == (moved["id"], edit["content"])
+        documents = ["我住在上海。", "我每周三晚上去游泳。"]
+        ranked = cluster.call("p", "/rerank", {"query": "游泳", "documents": documents})
+        assert [r["index"] for r in ranked["results"]] == [1, 0]
 
 
 def test_erasure_reaches_the_retrievers_index(tmp_path, database) -> None:

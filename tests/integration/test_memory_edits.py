@@ -124,3 +124,30 @@ def test_extraction_without_storing(stack: Stack) -> None:
         {"messages": [{"role": "user", "content": "x" * (stack.settings.max_message_chars + 1)}]},
     )
     assert (too_many.status_code, too_many.json()["code"]) == (413, 40305)
+
+
+def test_rerank_orders_documents_by_the_search_model(stack: Stack) -> None:
+    documents = [
+        "The Eiffel Tower is in Paris.",
+        "Peanut allergies can cause anaphylaxis; avoid peanuts entirely.",
+        "我们全家国庆节去三亚度假。",
+        "A recipe for peanut-free cookies with oats and raisins.",
+    ]
+    ranked = stack.ok(
+        "/rerank", {"query": "What snacks are safe with a peanut allergy?", "documents": documents}
+    )["results"]
+    assert sorted(r["index"] for r in ranked) == [0, 1, 2, 3]
+    assert {ranked[0]["index"], ranked[1]["index"]} == {1, 3}
+    assert ranked[-1]["index"] in (0, 2)
+    scores = [r["relevance_score"] for r in ranked]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert all(documents[r["index"]] == r["document"] for r in ranked)
+    (first,) = stack.ok("/rerank", {"query": "国庆去哪玩", "documents": documents, "top_n": 1})[
+        "results"
+    ]
+    assert first["index"] == 2
+    too_many = stack.post(
+        "/rerank", {"query": "q", "documents": ["d"] * (stack.settings.max_rerank_documents + 1)}
+    )
+    assert (too_many.status_code, too_many.json()["code"]) == (413, 40305)
+    assert stack.post("/rerank", {"query": "q", "documents": []}).status_code == 400

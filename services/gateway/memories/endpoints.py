@@ -10,8 +10,9 @@ from services.gateway.memories.schemas import (
     UpdateMemoryRequest,
 )
 from services.gateway.messages.ingest import check_limits
+from shared.errors import InputTooLarge
 from shared.http import JSONBytes, ok
-from shared.schemas import SearchMemoryRequest
+from shared.schemas import RerankRequest, SearchMemoryRequest
 
 router = APIRouter()
 
@@ -61,6 +62,25 @@ def extract_memory(
     settings = gateway.runtime.settings
     check_limits(body.messages, settings.max_messages_per_add, settings.max_message_chars)
     return ok(service.extract_memories(gateway.runtime.llm, body))
+
+
+@router.post("/rerank")
+def rerank(body: RerankRequest, gateway: CurrentGateway, _: CurrentProject) -> JSONBytes:
+    """`documents` ordered by relevance to `query`, by the model search ranks memories with:
+    `results` of `index` (in `documents`), `document` and `relevance_score` in [0, 1], the
+    first `top_n`."""
+    settings = gateway.runtime.settings
+    if len(body.documents) > settings.max_rerank_documents:
+        raise InputTooLarge(
+            f"{len(body.documents)} documents; the limit is {settings.max_rerank_documents}"
+        )
+    longest = max(len(d) for d in body.documents)
+    if longest > settings.max_message_chars or len(body.query) > settings.max_query_chars:
+        raise InputTooLarge(
+            f"a query over {settings.max_query_chars} or a document over "
+            f"{settings.max_message_chars} characters"
+        )
+    return ok(gateway.retriever.rerank(body))
 
 
 @router.post("/delete/memory")

@@ -1,5 +1,5 @@
 """The gateway's one way to the retriever: its code in this process (the embedded default),
-or a retriever running as its own process behind RETRIEVER_URL. Both search, and both remove
+or a retriever running as its own process behind RETRIEVER_URL. Both search and rerank, and both remove
 the index points of what a delete removed from SQL; which one is chosen once, with the
 gateway's runtime."""
 
@@ -8,12 +8,14 @@ from typing import Any, Protocol
 from shared.config import Settings
 from shared.errors import SearchServiceUnavailable
 from shared.runtime import Runtime
-from shared.schemas import SearchMemoryRequest, SearchQuery
+from shared.schemas import RerankRequest, SearchMemoryRequest, SearchQuery
 from shared.vector_store.remote import RemoteIndex, retriever_client
 
 
 class Retriever(Protocol):
     def search(self, project_id: str, request: SearchMemoryRequest) -> dict[str, Any]: ...
+
+    def rerank(self, request: RerankRequest) -> dict[str, Any]: ...
 
     def delete(self, ids: list[str]) -> None: ...
 
@@ -34,6 +36,10 @@ class RetrieverClient:
     def search(self, project_id: str, request: SearchMemoryRequest) -> dict[str, Any]:
         query = SearchQuery(project_id=project_id, request=request)
         answer: dict[str, Any] = self._client.call("/internal/search", query.model_dump())
+        return answer
+
+    def rerank(self, request: RerankRequest) -> dict[str, Any]:
+        answer: dict[str, Any] = self._client.call("/internal/rerank", request.model_dump())
         return answer
 
     def delete(self, ids: list[str]) -> None:
