@@ -47,6 +47,9 @@ out["after_update"] = [
 out["extract"] = client.extract_memory(
     messages=[{"role": "user", "content": "I am allergic to peanuts."}]
 )
+out["rerank"] = client.rerank(
+    query="国庆去哪玩", documents=["用户对花生过敏。", "用户国庆节全家去三亚度假。"], top_n=1
+)
 deleted = client.delete_memory(memory_ids=[first])
 out["delete"] = deleted.success
 after = client.get_memory(user_id=user)

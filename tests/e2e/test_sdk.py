@@ -57,4 +57,6 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     )
     (extracted,) = result["extract"]["data"]["memory_detail_list"]
     assert extracted["memory_value"] == "The user is allergic to peanuts."
+    (best,) = result["rerank"]["data"]["results"]
+    assert (best["index"], best["document"]) == (1, "用户国庆节全家去三亚度假。")
     assert result["delete"] is True and result["after_delete"] == 0
