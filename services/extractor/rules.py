@@ -390,7 +390,8 @@ def _continues(content: str, before: Turn) -> bool:
 
 
 def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
-    turns = [t for t in turns if t.role in ANONYMOUS]  # system and tool turns are no facts
+    # System and tool turns are no facts, nor an assistant turn that only calls tools.
+    turns = [t for t in turns if t.role in ANONYMOUS and t.content.strip()]
     groups: list[list[int]] = []  # positions of the user's turns, a memory each
     for i, turn in enumerate(turns):
         content = spoken(turn.content)

@@ -61,6 +61,9 @@ class Message(Base):
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
     chat_time: Mapped[str | None] = mapped_column(String(64))
+    # OpenAI's tool calling: the calls an assistant turn makes, the call a tool turn answers.
+    tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    tool_call_id: Mapped[str | None] = mapped_column(String(100))
     create_time: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -47,6 +47,24 @@ out["after_update"] = [
 out["extract"] = client.extract_memory(
     messages=[{"role": "user", "content": "I am allergic to peanuts."}]
 )
+tool_turns = [
+    {"role": "user", "content": "明天杭州天气怎么样？"},
+    {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": '{"forecast": "rain"}'},
+    {"role": "assistant", "content": "明天杭州有雨。"},
+]
+tool_add = client.add_message(messages=tool_turns, user_id="tool_user", conversation_id="tools")
+out["tool_add"] = wait_for(tool_add.task_id)
+out["tool_messages"] = [
+    m.model_dump()
+    for m in client.get_message(user_id="tool_user", conversation_id="tools").messages
+]
 out["rerank"] = client.rerank(
     query="国庆去哪玩", documents=["用户对花生过敏。", "用户国庆节全家去三亚度假。"], top_n=1
 )

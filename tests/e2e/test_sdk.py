@@ -57,6 +57,10 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     )
     (extracted,) = result["extract"]["data"]["memory_detail_list"]
     assert extracted["memory_value"] == "The user is allergic to peanuts."
+    assert result["tool_add"] == "completed"
+    calls = [m.get("tool_calls") for m in result["tool_messages"]]
+    assert calls[1][0]["function"]["name"] == "weather" and calls[0] is None
+    assert result["tool_messages"][2]["tool_call_id"] == "call_1"
     (best,) = result["rerank"]["data"]["results"]
     assert (best["index"], best["document"]) == (1, "用户国庆节全家去三亚度假。")
     assert result["delete"] is True and result["after_delete"] == 0

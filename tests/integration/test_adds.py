@@ -287,3 +287,57 @@ def _wait_until_stored(stack: Stack, user: str, count: int) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError(f"fewer than {count} messages stored in 30 s")
+
+
+TOOL_DIALOGUE = [
+    {"role": "user", "content": "What's the weather in Hangzhou tomorrow? I'm planning a hike."},
+    {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Hangzhou"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": '{"forecast": "rain", "high": 18}'},
+    {"role": "assistant", "content": "Rain is expected tomorrow, high of 18°C."},
+]
+
+
+def test_openai_tool_calls_are_accepted_and_read_back(stack: Stack) -> None:
+    who = f"u-{uuid.uuid4().hex[:8]}"
+    task = stack.add(who, "c", TOOL_DIALOGUE)["task_id"]
+    assert stack.wait(task) == "completed"
+    stored = stack.ok("/get/message", {"user_id": who, "conversation_id": "c"})
+    stored = stored["message_detail_list"]
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant"]
+    assert stored[1]["content"] == "" and stored[1]["tool_calls"] == TOOL_DIALOGUE[1]["tool_calls"]
+    assert stored[2]["tool_call_id"] == "call_1" and "tool_calls" not in stored[2]
+    assert "tool_calls" not in stored[0] and "tool_call_id" not in stored[0]
+    memories = stack.ok("/get/memory", {"user_id": who})["memory_detail_list"]
+    assert [m["memory_value"] for m in memories] == [
+        "What's the weather in Hangzhou tomorrow? The user is planning a hike."
+    ]  # the tool's output is no fact about the user
+    again = stack.add(who, "c", TOOL_DIALOGUE)["task_id"]
+    assert again == task  # a retry, tool calls and all
+
+
+def test_tool_call_fields_are_checked(stack: Stack) -> None:
+    def add(message: dict) -> dict:
+        return stack.post(
+            "/add/message", {"user_id": "u", "conversation_id": "c", "messages": [message]}
+        ).json()
+
+    empty = add({"role": "assistant", "content": ""})
+    assert empty["code"] == 40002 and "messages.0.content" in empty["message"]
+    wrong_role = add(
+        {"role": "user", "content": "hi", "tool_calls": TOOL_DIALOGUE[1]["tool_calls"]}
+    )
+    assert wrong_role["code"] == 40000 and "tool_calls" in wrong_role["message"]
+    answer = add({"role": "assistant", "content": "x", "tool_call_id": "call_1"})
+    assert answer["code"] == 40000 and "tool_call_id" in answer["message"]
+    unnamed = add({"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": ""}}]})
+    assert unnamed["code"] == 40002 and "tool_calls.0.function.name" in unnamed["message"]

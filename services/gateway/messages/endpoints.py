@@ -42,7 +42,7 @@ def _clock(ms: int) -> str:
 
 
 def _message_data(message: Message) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "id": message.id,
         "role": message.role,
         "content": message.content,
@@ -52,6 +52,11 @@ def _message_data(message: Message) -> dict[str, Any]:
         "createTime": _clock(message.create_time),
         "updateTime": _clock(message.create_time),
     }
+    if message.tool_calls is not None:
+        data["tool_calls"] = message.tool_calls
+    if message.tool_call_id is not None:
+        data["tool_call_id"] = message.tool_call_id
+    return data
 
 
 @router.post("/add/message")

@@ -96,11 +96,24 @@ def _task_id(identity: str) -> str:
     return str(uuid.uuid5(NAMESPACE, identity))
 
 
+def _said(message: ChatMessage) -> tuple[object, ...]:
+    """What makes a message itself: its role, text and time, and its tool call fields when
+    it has them (left out otherwise, so that keys made before they existed still match)."""
+    said: tuple[object, ...] = (message.role, message.content, message.chat_time)
+    if message.tool_calls is not None or message.tool_call_id is not None:
+        said += (_tool_calls(message), message.tool_call_id)
+    return said
+
+
+def _tool_calls(message: ChatMessage) -> list[dict[str, Any]] | None:
+    return None if message.tool_calls is None else [c.model_dump() for c in message.tool_calls]
+
+
 def _dedupe_key(message: ChatMessage, identity: str, index: int) -> str:
     """A message with a chat_time is the same message wherever it is re-sent (clients that
     send a sliding window); one without is only the same inside a retry of its add."""
     if message.chat_time:
-        return _digest(message.role, message.content, message.chat_time)
+        return _digest(*_said(message))
     return _digest(identity, index)
 
 
@@ -140,7 +153,7 @@ def _identities(
         return _digest(*scope, "idempotency-key", idempotency_key), None
     sent = _digest(
         *scope,
-        [(m.role, m.content, m.chat_time) for m in request.messages],
+        [_said(m) for m in request.messages],
         request.agent_id,
         request.app_id,
         request.tags,
@@ -221,6 +234,8 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
                     "role": message.role,
                     "content": message.content,
                     "chat_time": message.chat_time,
+                    "tool_calls": _tool_calls(message),
+                    "tool_call_id": message.tool_call_id,
                     "create_time": now,
                 },
             )

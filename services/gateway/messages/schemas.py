@@ -3,7 +3,7 @@
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.clock import read_chat_time
@@ -15,10 +15,15 @@ ConversationId = Field(min_length=1, max_length=100)
 
 
 def _storable(value: str) -> str:
-    """PostgreSQL refuses NUL in text (pydantic already refuses a lone surrogate). Refused at
-    the edge, a bad add never reaches the transaction it shares with other projects' adds."""
+    """PostgreSQL refuses NUL in text, and no store takes a lone surrogate (which is not
+    UTF-8). Refused at the edge, a bad add never reaches the transaction it shares with other
+    projects' adds."""
     if "\x00" in value:
         raise PydanticCustomError("nul_character", "contains a NUL character (\\u0000)")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise PydanticCustomError("surrogate", "contains a lone surrogate") from None
     return value
 
 
@@ -57,10 +62,47 @@ def _storable_scalar(value: Scalar) -> Scalar:
 InfoValue = Annotated[Scalar, AfterValidator(_storable_scalar)]
 
 
+class ToolFunction(ApiRequest):
+    name: StorableText = Field(min_length=1, max_length=200)
+    arguments: StorableText = ""  # JSON text, as OpenAI sends it
+
+
+class ToolCall(ApiRequest):
+    id: StorableText = Field(min_length=1, max_length=100)
+    type: Literal["function"] = "function"
+    function: ToolFunction
+
+
 class ChatMessage(ApiRequest):
+    """A turn in OpenAI's chat-completion format: an assistant turn may call tools (its
+    content empty), and a `tool` turn answers one call (`tool_call_id`)."""
+
     role: Role
-    content: StorableText = Field(min_length=1)
+    tool_calls: list[ToolCall] | None = Field(None, min_length=1)
+    tool_call_id: StorableText | None = Field(None, min_length=1, max_length=100)
+    content: StorableText = ""  # after tool_calls: whether it may be empty depends on them
     chat_time: Annotated[StorableText, AfterValidator(_chat_time)] | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _said_something(cls, value: str, info: ValidationInfo) -> str:
+        if not value and not info.data.get("tool_calls"):
+            raise PydanticCustomError(
+                "string_too_short", "must not be empty (but in a turn that calls tools)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _tool_fields_fit_the_role(self) -> "ChatMessage":
+        if self.tool_calls is not None and self.role != "assistant":
+            raise PydanticCustomError(
+                "tool_calls", "has tool_calls: only an assistant turn calls tools"
+            )
+        if self.tool_call_id is not None and self.role != "tool":
+            raise PydanticCustomError(
+                "tool_call_id", "has a tool_call_id: only a tool turn answers a tool call"
+            )
+        return self
 
 
 class AddMessageRequest(ApiRequest):
