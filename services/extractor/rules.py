@@ -85,8 +85,8 @@ EN_PARTING_END = re.compile(
     re.IGNORECASE,
 )
 # A short sentence that only reacts, thanks, cheers on or asks after the listener ("That's
-# great!", "Keep it up!", "Thanks for the tips.", "How's it going?"): 13% of LoCoMo's
-# sentences. One that names someone, holds a number or speaks of the speaker stays.
+# great!", "Keep it up!", "Thanks for the tips.", "How's it going?", "Got it!"): 13% of
+# LoCoMo's sentences. One that names someone, holds a number or speaks of the speaker stays.
 EN_SMALL_TALK = re.compile(
     r"^(?:(?:oh|wow|yeah|yes|aw+|hey|haha|ha|so|well|and|but|ok(?:ay)?)[,!]?\s+)*(?:that'?s|"
     r"that is|sounds|what an?|how (?:cool|nice|great|fun|sweet|awesome|amazing|exciting|lovely|"
@@ -95,7 +95,9 @@ EN_SMALL_TALK = re.compile(
     r"so happy|proud of|keep (?:it|up|going|doing|at it)|you got this|you can do it|"
     r"you've got this|take care|good luck|best of luck|have (?:a|an|fun)|enjoy|sweet dreams|"
     r"long time|woo+hoo|yay|haha+|lol|no worries|no problem|agreed|same here|me too|"
-    r"hope (?:you|it|that|so)|bye|see you|talk soon)\b",
+    r"hope (?:you|it|that|so)|bye|see you|talk soon|good (?:pick|choice|idea|call|point|one|"
+    r"job|work|stuff)|got it|gotcha|anytime|(?:that )?makes sense|for sure|definitely|"
+    r"totally|absolutely|exactly|you bet|oh no|sorry to hear)\b",
     re.IGNORECASE,
 )
 # Of questions, only those that ask after the listener: the others say what was asked.
