@@ -54,7 +54,8 @@ bench: install
 load: install
 	$(BIN)/python -m tests.load
 
-# Retrieval quality: ARGS="--suite ours|locomo|all" (default all: our dialogues, then LoCoMo
+# Retrieval quality: ARGS="--suite ours|preferences|locomo|all" (default all: our dialogues,
+# the preference requests, then LoCoMo
 # beside its BM25 floor), "--conversations 41" for a quick LoCoMo run, "--bm25-only",
 # "--env LLM_BASE_URL=… --llm-judge" (ours).
 eval: install

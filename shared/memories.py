@@ -47,9 +47,15 @@ def _scope(project_id: str, user_id: str | None, flt: MemoryFilter | None) -> li
 
 
 def page_memories(
-    session: Session, project_id: str, user_id: str, flt: MemoryFilter | None, page: int, size: int
+    session: Session,
+    project_id: str,
+    user_id: str,
+    flt: MemoryFilter | None,
+    page: int,
+    size: int,
+    kinds: tuple[str, ...] = ("fact",),
 ) -> tuple[list[Memory], int]:
-    scope = _scope(project_id, user_id, flt)
+    scope = [*_scope(project_id, user_id, flt), Memory.kind.in_(kinds)]
     total = session.scalar(select(func.count()).select_from(Memory).where(*scope)) or 0
     rows = session.scalars(
         select(Memory)
@@ -171,6 +177,16 @@ def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
     if relativity is not None:
         item["relativity"] = relativity
     return item
+
+
+def preference_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
+    """A preference as the API shows it: a memory item with the fields MemOS clients read
+    (`preference_type`: explicit_preference or implicit_preference, and `preference`)."""
+    return {
+        **to_item(memory, relativity),
+        "preference_type": memory.kind,
+        "preference": memory.memory_value,
+    }
 
 
 def _delete_lock(session: Session, project_id: str, function: str) -> None:

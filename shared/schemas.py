@@ -51,6 +51,9 @@ class SearchMemoryRequest(ApiRequest):
     memory_limit_number: int = Field(6, ge=1, le=25)
     relativity: float | None = Field(None, ge=0, le=1)
     filter: Filter | None = None
+    # The SDK's default: the user's preferences that bear on the query, listed apart.
+    include_preference: bool = True
+    preference_limit_number: int = Field(6, ge=0, le=25)
     return_matches: bool = True
     return_instruction: bool = False
     return_full_instruction: bool = False

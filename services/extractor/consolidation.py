@@ -24,12 +24,14 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 
+from services.extractor.preferences import opposed
 from services.extractor.profile import contradicts, is_profile_fact
 from services.extractor.rules import normalize_time
 from shared.db.models import Memory, Message
 from shared.db.session import Database
 from shared.lexical import words
 from shared.llm import Llm
+from shared.vector_store import PREFERENCES
 
 log = logging.getLogger(__name__)
 NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+")
@@ -77,19 +79,25 @@ def decide_by_rules(
     memory: Memory, speaker: str, neighbours: list[Neighbour], levels: CosineLevels
 ) -> Decision:
     """A duplicate: the same text, or the embedder's paraphrase level with the same details.
-    An update: the same attribute set to another value, by a statement that is not unrelated
-    (above the embedder's level for unrelated text)."""
-    kind = initial_type(memory.memory_value, speaker)
+    An update: the same attribute set to another value (a preference: the other stance on
+    the same thing, preferences.py), by a statement that is not unrelated (above the
+    embedder's level for unrelated text). Preferences are lasting facts about the user."""
+    preference = memory.kind in PREFERENCES
+    kind = "UserMemory" if preference else initial_type(memory.memory_value, speaker)
+
+    def contrary(newer: str, older: str) -> bool:
+        return contradicts(newer, older) or (preference and opposed(newer, older))
+
     for neighbour in neighbours:
         old = neighbour.memory.memory_value
         if old == memory.memory_value or (
             neighbour.cosine >= levels.duplicate
             and same_details(memory.memory_value, old)
-            and not contradicts(memory.memory_value, old)
+            and not contrary(memory.memory_value, old)
         ):
             return Decision("duplicate", kind, neighbour)
     for neighbour in neighbours:
-        if neighbour.cosine >= levels.floor and contradicts(
+        if neighbour.cosine >= levels.floor and contrary(
             memory.memory_value, neighbour.memory.memory_value
         ):
             return Decision("update", kind, neighbour)

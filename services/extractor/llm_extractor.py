@@ -2,6 +2,7 @@
 
 import json
 import logging
+from typing import Literal
 
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -28,10 +29,16 @@ Rules:
 - "tags": 1 to 5 short keywords. "memory_time": when the fact happened or will happen,
   "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS", or null. "confidence": 0 to 1.
 - "sources": the numbers of the messages the memory comes from.
+- "kind": "fact" for every memory above. Each preference of the user (a like, dislike, habit
+  or constraint: "prefers window seats", "不吃辣", "is allergic to peanuts") is also a memory
+  of its own, in one short sentence: "explicit_preference" when the user states it,
+  "implicit_preference" when a choice the user made clearly implies it (choosing the budget
+  hotel twice: "The user may prefer good-value hotels"). Never a preference from what the
+  assistant or a tool said.
 
 Answer with JSON only, exactly this shape:
 {"memories": [{"key": "...", "value": "...", "speaker": "user", "tags": ["..."],
-  "memory_time": null, "confidence": 0.9, "sources": [0]}]}"""
+  "memory_time": null, "confidence": 0.9, "sources": [0], "kind": "fact"}]}"""
 
 
 class LLMMemory(BaseModel):
@@ -42,6 +49,7 @@ class LLMMemory(BaseModel):
     memory_time: str | None = None
     confidence: float = Field(0.8, ge=0, le=1)
     sources: list[int] = Field(min_length=1)
+    kind: Literal["fact", "explicit_preference", "implicit_preference"] = "fact"
 
     @field_validator("speaker")
     @classmethod
@@ -76,7 +84,7 @@ def parse_output(raw: str, turns: list[Turn]) -> list[ExtractedMemory]:
         if bad:
             raise ValueError(f"sources {bad} are not message numbers 0..{len(turns) - 1}")
         lang = language(item.value)
-        prefix = PREFIX[(item.speaker, lang)]
+        prefix = PREFIX[(item.speaker, lang)] if item.kind == "fact" else ""
         value = item.value if item.value.startswith("[") else prefix + item.value
         memories.append(
             ExtractedMemory(
@@ -87,6 +95,7 @@ def parse_output(raw: str, turns: list[Turn]) -> list[ExtractedMemory]:
                 confidence=item.confidence,
                 source_ids=[turns[n].id for n in dict.fromkeys(item.sources)],
                 speaker=item.speaker,
+                kind=item.kind,
             )
         )
     return memories

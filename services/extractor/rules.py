@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from services.extractor.dates import resolve_relative_times
 from services.extractor.english import third_person
+from services.extractor.preferences import preferences_of
 from services.extractor.schemas import ExtractedMemory, Turn
 from shared.clock import read_chat_time
 from shared.text import CJK, keywords, language
@@ -410,4 +411,5 @@ def extract_by_rules(turns: list[Turn]) -> list[ExtractedMemory]:
         else:
             groups[-1].append(i)
     names = speaker_names(turns)
-    return [_memory(turns, group, names) for group in groups]
+    memories = [_memory(turns, group, names) for group in groups]
+    return memories + preferences_of(memories)

@@ -20,3 +20,4 @@ class ExtractedMemory:
     speaker: str = "user"  # whose view: user or assistant
     subject: str | None = None  # the speaker's name, when the dialogue gives it
     context: str = ""  # the turns around it (indexed with it, not shown)
+    kind: str = "fact"  # or explicit_preference / implicit_preference (shared/memories.py)

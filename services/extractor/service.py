@@ -34,7 +34,7 @@ from shared.metrics import LAG, MEMORIES_WRITTEN, project_label
 from shared.outbox import take_lease
 from shared.runtime import Runtime
 from shared.text import language
-from shared.vector_store import IndexedMemory, MemoryIndex, candidates
+from shared.vector_store import PREFERENCES, IndexedMemory, MemoryIndex, candidates
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
@@ -73,6 +73,7 @@ def _rows(job: Job, extracted: list[ExtractedMemory], now: int) -> list[Memory]:
             update_time=now,
             subject=item.subject,
             context=item.context,
+            kind=item.kind,
         )
         memory.sources = [
             MemorySource(memory_id=memory_id, message_id=source, position=i)
@@ -122,6 +123,7 @@ def _payload(memory: Memory) -> dict[str, Any]:
         "create_time": memory.create_time,
         "update_time": memory.update_time,
         "subject": memory.subject,
+        "kind": memory.kind,
     }
 
 
@@ -277,7 +279,12 @@ def _neighbours(
     vector: np.ndarray,
     terms: Terms,
 ) -> list[Neighbour]:
-    found = candidates(index, vector, terms, job.project_id, job.user_id, None, limit=NEIGHBOURS)
+    """The user's memories of the same kind (a fact's facts, a preference's preferences) most
+    like `memory`."""
+    kinds = PREFERENCES if memory.kind in PREFERENCES else None
+    found = candidates(
+        index, vector, terms, job.project_id, job.user_id, None, limit=NEIGHBOURS, kinds=kinds
+    )
     rows = load_memories(session, job.project_id, [c.id for c in found])
     near = [
         Neighbour(rows[c.id], float(c.vector @ vector), c.vector)

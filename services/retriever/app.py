@@ -45,6 +45,7 @@ class IndexRequest(BaseModel):
     values: list[float] | None = None
     limit: int
     ids: list[str] | None = None
+    kinds: tuple[str, ...] | None = None
 
     def query(self) -> Query:
         by = (
@@ -52,7 +53,7 @@ class IndexRequest(BaseModel):
             if self.vector is not None
             else Terms(self.indices or [], self.values or [])
         )
-        return Query(by, self.limit, self.ids)
+        return Query(by, self.limit, self.ids, self.kinds)
 
 
 class IndexQuery(BaseModel):

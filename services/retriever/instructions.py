@@ -61,6 +61,21 @@ def template_full_instruction(query: str, memory_values: list[str]) -> str:
     return "\n".join(lines)
 
 
+def preference_note(query: str, preferences: list[str]) -> str:
+    """One short text a prompt can carry: the user's preferences that bear on the query, in
+    the query's language ("" when none does)."""
+    if not preferences:
+        return ""
+    if language(query) == "zh":
+        return (
+            "用户的偏好："
+            + "；".join(p.rstrip("。") for p in preferences)
+            + "。回答时请遵循这些偏好。"
+        )
+    listed = "; ".join(p.rstrip(".") for p in preferences)
+    return f"The user's preferences: {listed}. Follow them in the answer where they apply."
+
+
 LLM_PROMPT = """Memories about a user:
 {facts}
 

@@ -16,19 +16,24 @@ from services.retriever.ranking import (
     without_names,
 )
 from shared.config import Settings
+from shared.db.models import Memory
 from shared.embeddings.base import Embedder
 from shared.filters import MemoryFilter, parse_filter
 from shared.lexical import bm25_scores, document_terms, query_terms
-from shared.memories import load_memories, to_item
+from shared.memories import load_memories, preference_item, to_item
 from shared.runtime import Runtime
 from shared.schemas import RerankRequest, SearchMemoryRequest
 from shared.text import language
-from shared.vector_store import Candidate, MemoryIndex, Query
+from shared.vector_store import PREFERENCES, Candidate, MemoryIndex, Query
 
 # Candidates from each half: the model ranks best with room to reorder; more bought nothing
 # on LoCoMo (recall@10 the same at 50 and 100 from each half).
 POOL = 50
 SPARE = 4  # rows read beyond the limit, for points whose rows are gone
+PREFERENCE_POOL = 20  # a user states far fewer preferences than facts
+# Preferences under this relativity bear on the query almost never (ranking.py, `scale`): the
+# preference_note and the instructions leave them out.
+NOTE_RELATIVITY = 0.1
 
 
 @dataclass(frozen=True)
@@ -50,22 +55,31 @@ def gather(
     user_id: str,
     flt: MemoryFilter | None,
     size: int = POOL,
+    kinds: tuple[str, ...] | None = None,
+    like: Pool | None = None,
 ) -> Pool:
     """Words first: the subjects of what they find tell which names the query mentions, and
     those are left out of the embedding. Then the nearest by embedding, and the BM25 scores
-    of those the words did not find, so every candidate has both."""
+    of those the words did not find, so every candidate has both. Memories of `kinds` (None:
+    facts); `like`: a pool already gathered for the query, whose embedding is used again."""
     terms = query_terms(query)
-    by_words = (
-        index.query([Query(terms, size)], project_id, user_id, flt)[0] if terms.indices else []
-    )
-    names = named_subjects(query, {c.subject for c in by_words if c.subject})
-    vector = embedder.embed_queries([without_names(query, names)])[0]
-    by_meaning = index.query([Query(vector, size)], project_id, user_id, flt)[0]
+    by_terms = [Query(terms, size, kinds=kinds)] if terms.indices else []
+    if like is None:
+        by_words = index.query(by_terms, project_id, user_id, flt)[0] if by_terms else []
+        names = named_subjects(query, {c.subject for c in by_words if c.subject})
+        vector = embedder.embed_queries([without_names(query, names)])[0]
+        by_meaning = index.query([Query(vector, size, kinds=kinds)], project_id, user_id, flt)[0]
+    else:  # one round trip
+        names, vector = like.names, like.vector
+        *found, by_meaning = index.query(
+            [*by_terms, Query(vector, size, kinds=kinds)], project_id, user_id, flt
+        )
+        by_words = found[0] if found else []
     lexical = {c.id: c.score for c in by_words}
     unscored = [c.id for c in by_meaning if c.id not in lexical]
     if unscored and terms.indices:
         lexical.update(
-            index.scores(Query(terms, len(unscored), unscored), project_id, user_id, flt)
+            index.scores(Query(terms, len(unscored), unscored, kinds), project_id, user_id, flt)
         )
     unique = {c.id: c for c in by_meaning + by_words}
     return Pool(list(unique.values()), lexical, names, vector)
@@ -99,41 +113,76 @@ def ranked_pool(
     )
 
 
-def search_memories(
-    runtime: Runtime, project_id: str, request: SearchMemoryRequest
-) -> dict[str, Any]:
-    settings = runtime.settings
-    flt = parse_filter(request.filter)
-    embedder = runtime.embedder
-    span = cosine_span(embedder, settings)
-    pool = gather(runtime.index, embedder, request.query, project_id, request.user_id, flt)
-    limit = request.memory_limit_number
-    ranked = [
-        r
-        for r in ranked_pool(
-            pool, request.query, request.conversation_id, span, settings.conversation_boost
-        )
-        if request.relativity is None or r.relativity >= request.relativity
-    ]
-    items: list[dict[str, Any]] = []
+def _activated(
+    runtime: Runtime, project_id: str, ranked: list[Ranked], limit: int
+) -> list[tuple[Memory, float]]:
+    """The rows of the best-ranked, up to `limit`, with their relativity. A few spare are
+    read: points whose rows are gone (deleted, or a job that never committed) or archived are
+    skipped and the next ones read."""
+    found: list[tuple[Memory, float]] = []
     with runtime.db.session() as session:
-        # Rows of the best-ranked first, a few spare: points whose rows are gone (deleted, or
-        # a job that never committed) are skipped and the next ones read.
         for start in range(0, len(ranked), limit + SPARE):
             batch = ranked[start : start + limit + SPARE]
             rows = load_memories(session, project_id, [r.candidate.id for r in batch])
-            items += [
-                to_item(rows[r.candidate.id], r.relativity)
+            found += [
+                (rows[r.candidate.id], r.relativity)
                 for r in batch
                 if r.candidate.id in rows and rows[r.candidate.id].status == "activated"
             ]
-            if len(items) >= limit:
+            if len(found) >= limit:
                 break
-    items = items[:limit]
-    values = [item["memory_value"] for item in items]
+    return found[:limit]
+
+
+def search_memories(
+    runtime: Runtime, project_id: str, request: SearchMemoryRequest
+) -> dict[str, Any]:
+    settings, index = runtime.settings, runtime.index
+    flt = parse_filter(request.filter)
+    embedder = runtime.embedder
+    span = cosine_span(embedder, settings)
+    wanted = request.relativity
+
+    def ranked(pool: Pool) -> list[Ranked]:
+        return [
+            r
+            for r in ranked_pool(
+                pool, request.query, request.conversation_id, span, settings.conversation_boost
+            )
+            if wanted is None or r.relativity >= wanted
+        ]
+
+    pool = gather(index, embedder, request.query, project_id, request.user_id, flt)
+    memories = _activated(runtime, project_id, ranked(pool), request.memory_limit_number)
+    items = [to_item(m, relativity) for m, relativity in memories]
+    preferences: list[tuple[Memory, float]] = []
+    if request.include_preference and request.preference_limit_number:
+        liked = gather(
+            index,
+            embedder,
+            request.query,
+            project_id,
+            request.user_id,
+            flt,
+            PREFERENCE_POOL,
+            PREFERENCES,
+            like=pool,
+        )
+        preferences = _activated(
+            runtime, project_id, ranked(liked), request.preference_limit_number
+        )
+    bearing = [m.memory_value for m, r in preferences if r >= NOTE_RELATIVITY]
+    values = [m.memory_value for m, _ in memories]
+    values += [p for p in bearing if p not in values]
     return {
         "memory_detail_list": items if request.return_matches else [],
         "message_detail_list": None,
+        "preference_detail_list": [preference_item(m, r) for m, r in preferences]
+        if request.include_preference
+        else None,
+        "preference_note": instructions.preference_note(request.query, bearing)
+        if request.include_preference
+        else None,
         "instruction": instructions.build("instruction", request.query, values, runtime.llm)
         if request.return_instruction
         else None,

@@ -136,6 +136,9 @@ class Memory(Base):
     memory_key: Mapped[str] = mapped_column(String(200))
     memory_value: Mapped[str] = mapped_column(Text)
     memory_type: Mapped[str] = mapped_column(String(32), default="WorkingMemory")
+    # fact, or a preference: explicit_preference (stated) or implicit_preference (inferred
+    # from what the user chose). Search and get list each kind apart.
+    kind: Mapped[str] = mapped_column(String(24), default="fact", server_default="fact")
     memory_time: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="activated")
     confidence: Mapped[float] = mapped_column(Float, default=0.0)

@@ -6,9 +6,17 @@ process owns (VECTOR_STORE=remote: writes only). Adding a backend is one new mod
 from collections.abc import Callable
 
 from shared.config import Settings
-from shared.vector_store.base import Candidate, IndexedMemory, MemoryIndex, Query, candidates
+from shared.vector_store.base import (
+    PREFERENCES,
+    Candidate,
+    IndexedMemory,
+    MemoryIndex,
+    Query,
+    candidates,
+)
 
 __all__ = [
+    "PREFERENCES",
     "Candidate",
     "IndexedMemory",
     "MemoryIndex",

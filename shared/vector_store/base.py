@@ -21,12 +21,17 @@ KEYWORD_FIELDS = (
     "conversation_id",
     "status",
     "memory_type",
+    "kind",
     "agent_id",
     "app_id",
     "tags",
 )
 INTEGER_FIELDS = ("create_time", "update_time")
 RANKING_FIELDS = ["conversation_id", "confidence", "create_time", "subject"]
+# The kinds of memory other than facts (shared/memories.py). Facts are the points of none of
+# them: points written before kinds existed carry no kind and are facts.
+PREFERENCES = ("explicit_preference", "implicit_preference")
+OTHER_KINDS = PREFERENCES
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,13 @@ class IndexedMemory:
 @dataclass(frozen=True)
 class Query:
     """One request to the index: the nearest by embedding (`by` a vector) or the best by words
-    (`by` Terms, scored BM25), among the user's activated memories, or only among `ids`."""
+    (`by` Terms, scored BM25), among the user's activated memories of `kinds` (None: facts),
+    or only among `ids`."""
 
     by: np.ndarray | Terms
     limit: int
     ids: list[str] | None = None
+    kinds: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,9 +105,12 @@ def candidates(
     user_id: str,
     flt: MemoryFilter | None,
     limit: int,
+    kinds: tuple[str, ...] | None = None,
 ) -> list[Candidate]:
     """The `limit` nearest by embedding and the `limit` best by words, each once."""
-    queries = [Query(vector, limit)] + ([Query(terms, limit)] if terms.indices else [])
+    queries = [Query(vector, limit, kinds=kinds)] + (
+        [Query(terms, limit, kinds=kinds)] if terms.indices else []
+    )
     unique: dict[str, Candidate] = {}
     for hits in index.query(queries, project_id, user_id, flt):
         for hit in hits:
@@ -116,6 +126,7 @@ class FilterDialect:
     filter: Callable[..., Any]
     field: Callable[..., Any]
     match: Callable[[Any], Any]
+    match_any: Callable[[list[str]], Any]
     range: Callable[..., Any]
     has_id: Callable[[list[str]], Any]
 
@@ -136,13 +147,21 @@ class FilterDialect:
         )
 
     def search_filter(
-        self, project_id: str, user_id: str, flt: MemoryFilter | None, ids: list[str] | None = None
+        self,
+        project_id: str,
+        user_id: str,
+        flt: MemoryFilter | None,
+        ids: list[str] | None = None,
+        kinds: tuple[str, ...] | None = None,
     ) -> Any:
         must = [
             self.field(key="project_id", match=self.match(project_id)),
             self.field(key="user_id", match=self.match(user_id)),
             self.field(key="status", match=self.match("activated")),
         ]
+        other = self.field(key="kind", match=self.match_any(list(kinds or OTHER_KINDS)))
+        if kinds:
+            must.append(other)
         if ids is not None:
             must.append(self.has_id(ids))
         if flt is not None:
@@ -152,7 +171,7 @@ class FilterDialect:
                 if flt.mode == "and"
                 else self.filter(should=conditions)
             )
-        return self.filter(must=must)
+        return self.filter(must=must, must_not=None if kinds else [other])
 
 
 def _by_value(value: Any) -> bool:

@@ -33,6 +33,7 @@ DIALECT = FilterDialect(
     filter=edge.Filter,
     field=edge.FieldCondition,
     match=edge.MatchValue,
+    match_any=edge.MatchAny,
     range=edge.RangeFloat,
     has_id=lambda ids: edge.HasIdCondition(set(ids)),
 )
@@ -146,7 +147,7 @@ def _request(
     by = edge.SparseVector(q.by.indices, q.by.values) if isinstance(q.by, Terms) else q.by.tolist()
     return edge.QueryRequest(
         limit=q.limit,
-        filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
+        filter=DIALECT.search_filter(project_id, user_id, flt, q.ids, q.kinds),
         with_vector=ranking,
         with_payload=RANKING_FIELDS if ranking else False,
         query=edge.Query.Nearest(by, using=LEXICAL if isinstance(q.by, Terms) else DENSE),

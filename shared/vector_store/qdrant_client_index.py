@@ -27,6 +27,7 @@ DIALECT = FilterDialect(
     filter=models.Filter,
     field=models.FieldCondition,
     match=lambda value: models.MatchValue(value=value),
+    match_any=lambda values: models.MatchAny(any=values),
     range=models.Range,
     has_id=lambda ids: models.HasIdCondition(has_id=ids),
 )
@@ -153,7 +154,7 @@ def _request(
         ),
         using=LEXICAL if isinstance(q.by, Terms) else DENSE,
         limit=q.limit,
-        filter=DIALECT.search_filter(project_id, user_id, flt, q.ids),
+        filter=DIALECT.search_filter(project_id, user_id, flt, q.ids, q.kinds),
         with_vector=ranking,
         with_payload=RANKING_FIELDS if ranking else False,
     )

@@ -66,6 +66,7 @@ class RemoteIndex:
                         "values": q.by.values if isinstance(q.by, Terms) else None,
                         "limit": q.limit,
                         "ids": q.ids,
+                        "kinds": q.kinds,
                     }
                     for q in queries
                 ],

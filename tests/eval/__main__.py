@@ -6,11 +6,15 @@ through `search/memory` and scores the answer by the messages each returned memo
 
   ours    the dialogues of tests/eval/data.py (Chinese and English, changed facts); results in
           bench-results/eval.json (--out). See tests/eval/ours.py.
+  preferences  the dialogues of tests/eval/preference_data.py (users stating preferences in
+          Chinese and English, requests they bear on): whether search's preference_detail_list
+          and preference_note bring them back; results in bench-results/preferences.json.
+          See tests/eval/preferences.py.
   locomo  the LoCoMo development conversations, with the protocol of mem0's and MemOS's LoCoMo
           harnesses, beside a BM25 floor over the raw turns; results in
           bench-results/locomo.json (--locomo-out). See tests/eval/locomo.py.
 
-    python -m tests.eval [--suite ours|locomo|all] [--env KEY=VALUE ...] [--llm-judge]
+    python -m tests.eval [--suite ours|preferences|locomo|all] [--env KEY=VALUE ...] [--llm-judge]
                          [--locomo-dir PATH] [--conversations 41,42] [--bm25-only]
 
 `--env` passes settings to the service (e.g. `--env LLM_BASE_URL=... --env LLM_MODEL=...` to
@@ -23,10 +27,10 @@ import os
 import sys
 from pathlib import Path
 
-from tests.eval import locomo, ours
+from tests.eval import locomo, ours, preferences
 from tests.eval.common import SERVICE_ENV, parse_env
 
-SUITES = ("ours", "locomo")
+SUITES = ("ours", "preferences", "locomo")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,6 +70,12 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         default=Path("bench-results") / "locomo.json",
         help="where the locomo suite's results go (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--preferences-out",
+        type=Path,
+        default=Path("bench-results") / "preferences.json",
+        help="where the preferences suite's results go (default: %(default)s)",
     )
     parser.add_argument(
         "--locomo-dir",
@@ -121,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if "ours" in suites:
         ours.run(env, judge=args.llm_judge, timeout=args.timeout, out=args.out)
+    if "preferences" in suites:
+        preferences.run(env, timeout=args.timeout, out=args.preferences_out)
     if "locomo" in suites:
         locomo.run(conversations, env, timeout=args.timeout, out=args.locomo_out)
 

@@ -40,19 +40,19 @@ from tests.eval.data import LANGUAGE, QUESTIONS, USERS
 CATEGORIES = ("single", "multi_hop", "time", "updated")
 
 
-def sessions_in_time_order() -> list[tuple[str, dict]]:
+def sessions_in_time_order(users: dict[str, list[dict]]) -> list[tuple[str, dict]]:
     """Every (user, session), ordered by when the session began, so memories are written in
     the order a live deployment would have seen the dialogue."""
-    sessions = [(user, session) for user, items in USERS.items() for session in items]
+    sessions = [(user, session) for user, items in users.items() for session in items]
     return sorted(sessions, key=lambda pair: pair[1]["messages"][0]["chat_time"])
 
 
-def ingest(client: Client, timeout: float) -> dict:
+def ingest(client: Client, timeout: float, users: dict[str, list[dict]] = USERS) -> dict:
     """Adds every session, waits for every extraction job, and maps the service's message ids
     back to the dataset's local ids (by position in `get/message`, which keeps order)."""
     started = time.perf_counter()
     tasks = []
-    for user, session in sessions_in_time_order():
+    for user, session in sessions_in_time_order(users):
         data = client.call(
             "/add/message",
             {
@@ -71,7 +71,7 @@ def ingest(client: Client, timeout: float) -> dict:
     seconds = time.perf_counter() - started
 
     local_ids: dict[str, str] = {}
-    for user, session in sessions_in_time_order():
+    for user, session in sessions_in_time_order(users):
         stored = client.call(
             "/get/message", {"user_id": user, "conversation_id": session["conversation_id"]}
         )

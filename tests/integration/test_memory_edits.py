@@ -102,7 +102,7 @@ def test_edits_that_cannot_be_made(stack: Stack) -> None:
 def test_extraction_without_storing(stack: Stack) -> None:
     with stack.runtime.db.session() as session:
         before = session.query(Memory).count()
-    found = stack.ok(
+    extracted = stack.ok(
         "/extract/memory",
         {
             "messages": [
@@ -111,7 +111,13 @@ def test_extraction_without_storing(stack: Stack) -> None:
                 {"role": "user", "content": "我下个月搬到上海。"},
             ]
         },
-    )["memory_detail_list"]
+    )
+    found = extracted["memory_detail_list"]
+    (preference,) = extracted["preference_detail_list"]
+    assert (preference["preference_type"], preference["preference"]) == (
+        "explicit_preference",
+        "The user is allergic to peanuts.",
+    )
     assert [m["memory_value"] for m in found] == [
         "The user is allergic to peanuts.",
         "[user观点]用户下个月搬到上海。",

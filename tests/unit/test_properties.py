@@ -101,7 +101,9 @@ def test_rule_extractor_survives_odd_text(pairs, chat_time) -> None:
 def test_rule_extractor_on_100_kb() -> None:
     text = ("我在杭州工作，喜欢吃辣。I live in Berlin and love jazz. 😀\x07 " * 2000)[:100_000]
     memories = extract_by_rules([Turn("m0", "user", text, "2025-06-11 10:00:00")])
-    assert len(memories) == 1 and memories[0].source_ids == ["m0"]
+    assert [m.kind for m in memories] == ["fact", "explicit_preference"]  # said 2,000 times
+    assert memories[1].value == "用户喜欢吃辣"
+    assert all(m.source_ids == ["m0"] for m in memories)
 
 
 @given(odd_text)

@@ -1,5 +1,5 @@
 from services.extractor.rules import extract_by_rules, normalize_time, rewrite_person
-from services.extractor.schemas import Turn
+from services.extractor.schemas import ExtractedMemory, Turn
 from tests.stack import GUIDE_MESSAGES
 
 
@@ -7,8 +7,13 @@ def turns(*pairs) -> list[Turn]:
     return [Turn(f"m{i}", role, content, None) for i, (role, content) in enumerate(pairs)]
 
 
+def facts(said: list[Turn]) -> list[ExtractedMemory]:
+    """The facts the rules make (preferences: test_preferences.py)."""
+    return [m for m in extract_by_rules(said) if m.kind == "fact"]
+
+
 def test_guide_dialogue_gives_one_memory_with_the_assistant_turns_as_context() -> None:
-    (user,) = extract_by_rules(turns(*[(m["role"], m["content"]) for m in GUIDE_MESSAGES]))
+    (user,) = facts(turns(*[(m["role"], m["content"]) for m in GUIDE_MESSAGES]))
     assert user.value == (
         "[user观点]用户想暑假出去玩；肯定要带孩子啊，用户家出门都是全家一起；"
         "带上孩子和老人，一般都是全家行动。"
@@ -21,7 +26,7 @@ def test_guide_dialogue_gives_one_memory_with_the_assistant_turns_as_context() -
 
 def test_named_speakers_are_named_and_questions_keep_their_answer() -> None:
     caroline, melanie = "Caroline: ", "Melanie: "
-    first, second = extract_by_rules(
+    first, second = facts(
         [
             Turn("m0", "assistant", melanie + "Hey Caroline! What have you been up to?", None),
             Turn(
@@ -53,7 +58,7 @@ def test_named_speakers_are_named_and_questions_keep_their_answer() -> None:
 
 
 def test_a_question_is_remembered_with_its_answer() -> None:
-    (memory,) = extract_by_rules(
+    (memory,) = facts(
         turns(
             ("user", "What's a good book about Japan's history?"),
             ("assistant", "I'd recommend Embracing Defeat."),
@@ -65,14 +70,14 @@ def test_a_question_is_remembered_with_its_answer() -> None:
 
 
 def test_english_is_rewritten_in_the_third_person() -> None:
-    (memory,) = extract_by_rules(turns(("user", "I'm allergic to peanuts and my son is too.")))
+    (memory,) = facts(turns(("user", "I'm allergic to peanuts and my son is too.")))
     assert memory.value == "The user is allergic to peanuts and the user's son is too."
     assert "peanuts" in memory.tags
 
 
 def test_fillers_questions_and_tool_turns_make_no_memory() -> None:
     assert (
-        extract_by_rules(
+        facts(
             turns(
                 ("user", "ok"),
                 ("user", "好的"),
@@ -86,7 +91,7 @@ def test_fillers_questions_and_tool_turns_make_no_memory() -> None:
 
 
 def test_long_runs_split_and_languages_do_not_mix() -> None:
-    memories = extract_by_rules(
+    memories = facts(
         turns(
             *[("user", f"我喜欢第{i}种运动，每周练习三次。") for i in range(4)],
             ("user", "I also enjoy chess."),
@@ -96,7 +101,7 @@ def test_long_runs_split_and_languages_do_not_mix() -> None:
 
 
 def test_a_question_that_says_something_is_kept() -> None:
-    (memory,) = extract_by_rules(turns(("user", "Where should I go in Japan this spring?")))
+    (memory,) = facts(turns(("user", "Where should I go in Japan this spring?")))
     assert "Japan" in memory.value
 
 
@@ -114,13 +119,11 @@ def test_rewrite_person() -> None:
 
 
 def test_relative_times_become_dates_from_chat_time() -> None:
-    (memory,) = extract_by_rules(
-        [Turn("m0", "user", "我上周六去杭州看了外婆。", "2025-06-11 10:00:00")]
-    )
+    (memory,) = facts([Turn("m0", "user", "我上周六去杭州看了外婆。", "2025-06-11 10:00:00")])
     assert memory.value == "[user观点]用户上周六（2025-06-07）去杭州看了外婆。"
     assert memory.memory_time == "2025-06-07"
     assert "外婆" in memory.tags and not any("2025" in t for t in memory.tags)
-    (english,) = extract_by_rules(
+    (english,) = facts(
         [Turn("m1", "user", "I sold my old car two days ago.", "2025-06-11T18:00:00Z")]
     )
     assert english.value == "The user sold the user's old car two days ago (2025-06-09)."
@@ -128,7 +131,7 @@ def test_relative_times_become_dates_from_chat_time() -> None:
 
 
 def test_greetings_reactions_and_the_listeners_name_are_left_out() -> None:
-    (memory,) = extract_by_rules(
+    (memory,) = facts(
         [
             Turn("m0", "assistant", "Maria: Hey John, how was the weekend?", None),
             Turn(
@@ -148,7 +151,7 @@ def test_greetings_reactions_and_the_listeners_name_are_left_out() -> None:
 def test_a_short_statement_after_a_remark_is_a_memory_of_its_own() -> None:
     """Joined to the thesis before it, the cat would be archived with the thesis when the
     user moves; after the assistant's question, a short answer still joins."""
-    memories = extract_by_rules(
+    memories = facts(
         turns(
             ("user", "我在成都读研三，最近写论文写得头大。"),
             ("assistant", "论文阶段确实辛苦，可以先和导师商量。"),
@@ -161,7 +164,7 @@ def test_a_short_statement_after_a_remark_is_a_memory_of_its_own() -> None:
 
 
 def test_goodbyes_are_no_memory_and_leave_the_statements_they_end() -> None:
-    memories = extract_by_rules(
+    memories = facts(
         [
             Turn("m0", "assistant", "John: How was the trip?", None),
             Turn(
@@ -179,24 +182,24 @@ def test_goodbyes_are_no_memory_and_leave_the_statements_they_end() -> None:
 
 
 def test_small_talk_sentences_make_no_memory_text() -> None:
-    (memory,) = extract_by_rules(
+    (memory,) = facts(
         turns(
             ("assistant", "I finally finished the marathon last weekend!"),
             ("user", "Wow, that's amazing! Keep it up! I ran my first 10k in May. How about you?"),
         )
     )
     assert memory.value == "The user ran the user's first 10k in May."
-    assert extract_by_rules(turns(("user", "Thanks for the tips, take care!"))) == []
-    (question,) = extract_by_rules(turns(("user", "Wow, do you paint often? Great colours!")))
+    assert facts(turns(("user", "Thanks for the tips, take care!"))) == []
+    (question,) = facts(turns(("user", "Wow, do you paint often? Great colours!")))
     assert question.value.startswith("Wow, does the assistant paint often?")
 
 
 def test_a_lower_case_word_after_a_pet_is_no_name_and_sentences_start_capitalised() -> None:
-    (memory,) = extract_by_rules(
+    (memory,) = facts(
         turns(
             ("user", "Guess what - I got a puppy two weeks ago! Her name is Coco and she's cute.")
         )
     )
     assert "Two" not in memory.value and "two weeks ago" in memory.value
-    (memory,) = extract_by_rules(turns(("user", "yeah, it's a way for me to express my feelings.")))
+    (memory,) = facts(turns(("user", "yeah, it's a way for me to express my feelings.")))
     assert memory.value.startswith("It's a way for the user to express")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.extractor.consolidation import initial_type
-from services.extractor.schemas import Turn
+from services.extractor.schemas import ExtractedMemory, Turn
 from services.extractor.service import extract
 from services.gateway.memories.schemas import (
     DeleteMemoryRequest,
@@ -33,6 +33,7 @@ from shared.memories import (
     lock_out_jobs,
     matching_ids,
     page_memories,
+    preference_item,
     record_deletion,
     to_item,
     with_history,
@@ -40,6 +41,7 @@ from shared.memories import (
 from shared.outbox import publish
 from shared.queue import JobQueue
 from shared.schemas import SearchMemoryRequest
+from shared.vector_store import PREFERENCES
 
 
 def _with_history(session: Session, rows: list[Memory]) -> list[dict[str, Any]]:
@@ -69,8 +71,24 @@ def get_memories(db: Database, project_id: str, request: GetMemoryRequest) -> di
             session, project_id, request.user_id, flt, request.page, request.size
         )
         items = _with_history(session, list(rows))
+        preferences = None
+        if request.include_preference:
+            liked, _ = page_memories(
+                session,
+                project_id,
+                request.user_id,
+                flt,
+                request.page,
+                request.size,
+                PREFERENCES,
+            )
+            preferences = [
+                {**preference_item(m), "history": item["history"]}
+                for m, item in zip(liked, _with_history(session, liked), strict=True)
+            ]
     return {
         "memory_detail_list": items,
+        "preference_detail_list": preferences,
         "total": total,
         "size": request.size,
         "current": request.page,
@@ -189,21 +207,29 @@ def update_memory(
 
 
 def extract_memories(llm: Llm | None, request: ExtractMemoryRequest) -> dict[str, Any]:
-    """What extraction would make of the messages, stored nowhere."""
+    """What extraction would make of the messages, stored nowhere: facts, and preferences
+    apart."""
     turns = [Turn(f"m{i}", m.role, m.content, m.chat_time) for i, m in enumerate(request.messages)]
+    extracted = extract(turns, llm)
+
+    def shown(m: ExtractedMemory) -> dict[str, Any]:
+        return {
+            "memory_key": m.key,
+            "memory_value": m.value,
+            "memory_type": initial_type(m.value, m.speaker) if m.kind == "fact" else "UserMemory",
+            "memory_time": m.memory_time,
+            "confidence": m.confidence,
+            "tags": m.tags,
+            "speaker": m.speaker,
+            # Positions in `messages` of the turns the memory comes from.
+            "sources": [int(source[1:]) for source in m.source_ids],
+        }
+
     return {
-        "memory_detail_list": [
-            {
-                "memory_key": m.key,
-                "memory_value": m.value,
-                "memory_type": initial_type(m.value, m.speaker),
-                "memory_time": m.memory_time,
-                "confidence": m.confidence,
-                "tags": m.tags,
-                "speaker": m.speaker,
-                # Positions in `messages` of the turns the memory comes from.
-                "sources": [int(source[1:]) for source in m.source_ids],
-            }
-            for m in extract(turns, llm)
-        ]
+        "memory_detail_list": [shown(m) for m in extracted if m.kind == "fact"],
+        "preference_detail_list": [
+            {**shown(m), "preference_type": m.kind, "preference": m.value}
+            for m in extracted
+            if m.kind != "fact"
+        ],
     }
