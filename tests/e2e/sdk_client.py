@@ -29,11 +29,17 @@ out["status"] = wait_for(added.task_id)
 
 found = client.search_memory(query="国庆去哪玩", user_id=user, conversation_id=conversation)
 out["search"] = [m.model_dump() for m in found.memories]
+out["preferences"] = [p.model_dump() for p in found.data.preference_detail_list or []]
+out["preference_note"] = found.data.preference_note
 out["messages"] = [
     m.model_dump() for m in client.get_message(user_id=user, conversation_id=conversation).messages
 ]
 page = client.get_memory(user_id=user, page=1, size=10)
-out["get_memory"] = {"ids": [m.model_dump()["id"] for m in page.memories], "total": page.data.total}
+out["get_memory"] = {
+    "ids": [m.model_dump()["id"] for m in page.memories],
+    "total": page.data.total,
+    "preferences": [p.model_dump()["preference"] for p in page.data.preference_detail_list or []],
+}
 first = out["search"][0]["id"]
 out["by_id"] = client.get_memory_by_id(first)
 edited = client.update_memory(

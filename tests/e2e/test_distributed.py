@@ -278,17 +278,19 @@ def test_consolidation_through_the_retrievers_index(tmp_path, database) -> None:
     """Workers without a Qdrant server compare new memories with the user's existing ones
     through the retriever that owns the index."""
     with running_cluster(tmp_path, database, workers=1) as cluster:
-        for conversation, text in (
-            ("c1", "我住在杭州。"),
-            ("c2", "我搬到了上海。"),
-            ("c3", "我每周三晚上去游泳。"),
-            ("c4", "我每周三晚上去游泳。"),
+        for user, conversation, text in (
+            ("u", "c1", "我住在杭州。"),
+            ("u", "c2", "我搬到了上海。"),
+            ("u", "c3", "我每周三晚上去游泳。"),
+            ("u", "c4", "我每周三晚上去游泳。"),
+            ("u2", "c1", "我爱吃辣，无辣不欢。"),
+            ("u2", "c2", "我现在不吃辣了，胃不好。"),
         ):
             task = cluster.call(
                 "p",
                 "/add/message",
                 {
-                    "user_id": "u",
+                    "user_id": user,
                     "conversation_id": conversation,
                     "messages": [{"role": "user", "content": text}],
                 },
@@ -314,6 +316,14 @@ def test_consolidation_through_the_retrievers_index(tmp_path, database) -> None:
         documents = ["我住在上海。", "我每周三晚上去游泳。"]
         ranked = cluster.call("p", "/rerank", {"query": "游泳", "documents": documents})
         assert [r["index"] for r in ranked["results"]] == [1, 0]
+        # Preferences are compared with preferences, through the same index.
+        liked = cluster.call("p", "/get/memory", {"user_id": "u2"})["preference_detail_list"]
+        assert sorted((p["preference"], p["status"]) for p in liked) == [
+            ("用户爱吃辣", "archived"),
+            ("用户现在不吃辣了", "activated"),
+        ]
+        found = cluster.call("p", "/search/memory", {"user_id": "u2", "query": "晚饭吃川菜吗"})
+        assert [p["preference"] for p in found["preference_detail_list"]] == ["用户现在不吃辣了"]
 
 
 def test_erasure_reaches_the_retrievers_index(tmp_path, database) -> None:

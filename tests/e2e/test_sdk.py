@@ -45,6 +45,13 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     assert 0 <= first["relativity"] <= 1 and first["sources"]
     assert [m["content"] for m in result["messages"]] == [m["content"] for m in GUIDE_MESSAGES]
     assert result["get_memory"]["total"] == 1 and first["id"] in result["get_memory"]["ids"]
+    # The SDK asks for preferences by default: the family's way of travelling, with its source.
+    (preference,) = result["preferences"]
+    assert preference["preference"] == "用户一般都是全家行动"
+    assert preference["preference_type"] == "explicit_preference"
+    assert preference["relativity"] >= 0.1 and preference["sources"]
+    assert result["preference_note"] == "用户的偏好：用户一般都是全家行动。回答时请遵循这些偏好。"
+    assert result["get_memory"]["preferences"] == ["用户一般都是全家行动"]
     by_id = result["by_id"]["data"]
     assert (by_id["id"], by_id["memory_value"]) == (first["id"], first["memory_value"])
     edited = result["update"]["data"]["memory"]
@@ -57,6 +64,8 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     )
     (extracted,) = result["extract"]["data"]["memory_detail_list"]
     assert extracted["memory_value"] == "The user is allergic to peanuts."
+    (stated,) = result["extract"]["data"]["preference_detail_list"]
+    assert stated["preference"] == "The user is allergic to peanuts."
     assert result["tool_add"] == "completed"
     calls = [m.get("tool_calls") for m in result["tool_messages"]]
     assert calls[1][0]["function"]["name"] == "weather" and calls[0] is None

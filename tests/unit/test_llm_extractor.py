@@ -96,3 +96,39 @@ def test_render_dialogue_numbers_turns() -> None:
     assert render_dialogue(TURNS).splitlines()[1] == (
         "[1] assistant (2025-06-02 09:00:05): 好的，祝你旅途愉快！"
     )
+
+
+def test_preferences_the_llm_states_or_infers_are_kept_apart(llm: FakeLLM) -> None:
+    hotel = [
+        Turn("m0", "user", "订上次那家7天酒店吧，我不吃辣。", "2025-06-02 09:00:00"),
+        Turn("m1", "assistant", "好的，已为你预订7天酒店。", "2025-06-02 09:00:05"),
+    ]
+    answer = {
+        "memories": [
+            {"key": "预订7天酒店", "value": "用户预订了7天酒店。", "sources": [0, 1]},
+            {
+                "key": "不吃辣",
+                "value": "用户不吃辣。",
+                "sources": [0],
+                "kind": "explicit_preference",
+            },
+            {
+                "key": "经济型酒店",
+                "value": "用户可能偏好性价比高的酒店。",
+                "sources": [0],
+                "kind": "implicit_preference",
+            },
+        ]
+    }
+    llm.replies.append(json.dumps(answer, ensure_ascii=False))
+    memories = extract_by_llm(llm.client, hotel)
+    assert "implicit_preference" in llm.extraction_requests[0]["messages"][0]["content"]
+    assert [(m.kind, m.value) for m in memories] == [
+        ("fact", "[user观点]用户预订了7天酒店。"),
+        ("explicit_preference", "用户不吃辣。"),  # a preference carries no attribution
+        ("implicit_preference", "用户可能偏好性价比高的酒店。"),
+    ]
+    llm.replies.append(json.dumps({"memories": [{**answer["memories"][1], "kind": "opinion"}]}))
+    llm.replies.append(json.dumps(answer, ensure_ascii=False))
+    assert len(extract_by_llm(llm.client, hotel)) == 3  # an unknown kind is asked again
+    assert "kind" in llm.extraction_requests[-1]["messages"][-1]["content"]
