@@ -291,7 +291,8 @@ def bench_search_during_large_add(api: str, key: str, seconds: float = 30) -> di
 
 def preload(data_dir: Path, size: int, user: str) -> float:
     """Writes `size` memories of one user straight into a fresh embedded data directory (SQL
-    rows with their source messages, and index points), then builds the index. Vectors come
+    rows with their source messages, and index points; every tenth a preference, which search
+    lists apart by default), then builds the index. Vectors come
     from 500 really embedded facts, each reused with a little noise, since embedding 100k
     texts on two cores would take the better part of an hour. Returns seconds taken."""
     import subprocess
@@ -345,6 +346,7 @@ def preload(data_dir: Path, size: int, user: str) -> float:
                 memory_key=text[:20],
                 memory_value=f"[user观点]{text}",
                 memory_type="WorkingMemory",
+                kind="explicit_preference" if i % 10 == 0 else "fact",
                 status="activated",
                 confidence=0.8,
                 tags=[],

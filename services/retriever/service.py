@@ -55,34 +55,52 @@ def gather(
     user_id: str,
     flt: MemoryFilter | None,
     size: int = POOL,
-    kinds: tuple[str, ...] | None = None,
-    like: Pool | None = None,
 ) -> Pool:
-    """Words first: the subjects of what they find tell which names the query mentions, and
-    those are left out of the embedding. Then the nearest by embedding, and the BM25 scores
-    of those the words did not find, so every candidate has both. Memories of `kinds` (None:
-    facts); `like`: a pool already gathered for the query, whose embedding is used again."""
+    """The facts' pool of one query (`gather_kinds`)."""
+    (pool,) = gather_kinds(index, embedder, query, project_id, user_id, flt, [(None, size)])
+    return pool
+
+
+def gather_kinds(
+    index: MemoryIndex,
+    embedder: Embedder,
+    query: str,
+    project_id: str,
+    user_id: str,
+    flt: MemoryFilter | None,
+    wanted: list[tuple[tuple[str, ...] | None, int]],
+) -> list[Pool]:
+    """A pool per (kinds, size) in `wanted` (kinds None: facts, which come first), each kind
+    in the same round trips. Words first: the subjects of the facts they find tell which names
+    the query mentions, and those are left out of the embedding. Then the nearest by
+    embedding, and the BM25 scores of those the words did not find, so every candidate has
+    both."""
     terms = query_terms(query)
-    by_terms = [Query(terms, size, kinds=kinds)] if terms.indices else []
-    if like is None:
-        by_words = index.query(by_terms, project_id, user_id, flt)[0] if by_terms else []
-        names = named_subjects(query, {c.subject for c in by_words if c.subject})
-        vector = embedder.embed_queries([without_names(query, names)])[0]
-        by_meaning = index.query([Query(vector, size, kinds=kinds)], project_id, user_id, flt)[0]
-    else:  # one round trip
-        names, vector = like.names, like.vector
-        *found, by_meaning = index.query(
-            [*by_terms, Query(vector, size, kinds=kinds)], project_id, user_id, flt
-        )
-        by_words = found[0] if found else []
-    lexical = {c.id: c.score for c in by_words}
-    unscored = [c.id for c in by_meaning if c.id not in lexical]
+    by_words: list[list[Candidate]] = (
+        index.query([Query(terms, n, kinds=k) for k, n in wanted], project_id, user_id, flt)
+        if terms.indices
+        else [[] for _ in wanted]
+    )
+    names = named_subjects(query, {c.subject for c in by_words[0] if c.subject})
+    vector = embedder.embed_queries([without_names(query, names)])[0]
+    by_meaning = index.query(
+        [Query(vector, n, kinds=k) for k, n in wanted], project_id, user_id, flt
+    )
+    lexical = [{c.id: c.score for c in words} for words in by_words]
+    unscored = [
+        Query(terms, len(ids), ids, kinds)
+        for (kinds, _), meaning, scored in zip(wanted, by_meaning, lexical, strict=True)
+        if (ids := [c.id for c in meaning if c.id not in scored])
+    ]
     if unscored and terms.indices:
-        lexical.update(
-            index.scores(Query(terms, len(unscored), unscored, kinds), project_id, user_id, flt)
-        )
-    unique = {c.id: c for c in by_meaning + by_words}
-    return Pool(list(unique.values()), lexical, names, vector)
+        scores = iter(index.scores(unscored, project_id, user_id, flt))
+        for meaning, scored in zip(by_meaning, lexical, strict=True):
+            if any(c.id not in scored for c in meaning):
+                scored.update(next(scores))
+    return [
+        Pool(list({c.id: c for c in meaning + words}.values()), scored, names, vector)
+        for words, meaning, scored in zip(by_words, by_meaning, lexical, strict=True)
+    ]
 
 
 def cosine_span(embedder: Embedder, settings: Settings) -> tuple[float, float]:
@@ -114,68 +132,68 @@ def ranked_pool(
 
 
 def _activated(
-    runtime: Runtime, project_id: str, ranked: list[Ranked], limit: int
-) -> list[tuple[Memory, float]]:
-    """The rows of the best-ranked, up to `limit`, with their relativity. A few spare are
-    read: points whose rows are gone (deleted, or a job that never committed) or archived are
-    skipped and the next ones read."""
-    found: list[tuple[Memory, float]] = []
+    runtime: Runtime, project_id: str, rankings: list[list[Ranked]], limits: list[int]
+) -> list[list[tuple[Memory, float]]]:
+    """For each ranking, the rows of the best-ranked, up to its limit, with their relativity,
+    read together. A few spare are read: points whose rows are gone (deleted, or a job that
+    never committed) or archived are skipped and the next ones read."""
+    found: list[list[tuple[Memory, float]]] = [[] for _ in rankings]
+    start = 0
     with runtime.db.session() as session:
-        for start in range(0, len(ranked), limit + SPARE):
-            batch = ranked[start : start + limit + SPARE]
-            rows = load_memories(session, project_id, [r.candidate.id for r in batch])
-            found += [
-                (rows[r.candidate.id], r.relativity)
-                for r in batch
-                if r.candidate.id in rows and rows[r.candidate.id].status == "activated"
+        while True:
+            batches = [
+                ranked[start : start + limit + SPARE] if len(kept) < limit else []
+                for ranked, limit, kept in zip(rankings, limits, found, strict=True)
             ]
-            if len(found) >= limit:
+            if not any(batches):
                 break
-    return found[:limit]
+            ids = [r.candidate.id for batch in batches for r in batch]
+            rows = load_memories(session, project_id, ids)
+            for batch, kept in zip(batches, found, strict=True):
+                kept += [
+                    (rows[r.candidate.id], r.relativity)
+                    for r in batch
+                    if r.candidate.id in rows and rows[r.candidate.id].status == "activated"
+                ]
+            start += max(limits) + SPARE
+    return [kept[:limit] for kept, limit in zip(found, limits, strict=True)]
 
 
 def search_memories(
     runtime: Runtime, project_id: str, request: SearchMemoryRequest
 ) -> dict[str, Any]:
-    settings, index = runtime.settings, runtime.index
+    settings = runtime.settings
     flt = parse_filter(request.filter)
     embedder = runtime.embedder
     span = cosine_span(embedder, settings)
-    wanted = request.relativity
-
-    def ranked(pool: Pool) -> list[Ranked]:
-        return [
+    wanted: list[tuple[tuple[str, ...] | None, int]] = [(None, POOL)]
+    limits = [request.memory_limit_number]
+    liking = request.include_preference and request.preference_limit_number > 0
+    if liking:
+        wanted.append((PREFERENCES, PREFERENCE_POOL))
+        limits.append(request.preference_limit_number)
+    pools = gather_kinds(
+        runtime.index, embedder, request.query, project_id, request.user_id, flt, wanted
+    )
+    rankings = [
+        [
             r
             for r in ranked_pool(
                 pool, request.query, request.conversation_id, span, settings.conversation_boost
             )
-            if wanted is None or r.relativity >= wanted
+            if request.relativity is None or r.relativity >= request.relativity
         ]
-
-    pool = gather(index, embedder, request.query, project_id, request.user_id, flt)
-    memories = _activated(runtime, project_id, ranked(pool), request.memory_limit_number)
-    items = [to_item(m, relativity) for m, relativity in memories]
-    preferences: list[tuple[Memory, float]] = []
-    if request.include_preference and request.preference_limit_number:
-        liked = gather(
-            index,
-            embedder,
-            request.query,
-            project_id,
-            request.user_id,
-            flt,
-            PREFERENCE_POOL,
-            PREFERENCES,
-            like=pool,
-        )
-        preferences = _activated(
-            runtime, project_id, ranked(liked), request.preference_limit_number
-        )
+        for pool in pools
+    ]
+    memories, *rest = _activated(runtime, project_id, rankings, limits)
+    preferences = rest[0] if rest else []
     bearing = [m.memory_value for m, r in preferences if r >= NOTE_RELATIVITY]
     values = [m.memory_value for m, _ in memories]
     values += [p for p in bearing if p not in values]
     return {
-        "memory_detail_list": items if request.return_matches else [],
+        "memory_detail_list": [to_item(m, r) for m, r in memories]
+        if request.return_matches
+        else [],
         "message_detail_list": None,
         "preference_detail_list": [preference_item(m, r) for m, r in preferences]
         if request.include_preference

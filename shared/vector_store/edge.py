@@ -103,11 +103,11 @@ class EdgeIndex:
         return [[to_candidate(p, _sparse_indices) for p in points] for points in results]
 
     def scores(
-        self, query: Query, project_id: str, user_id: str, flt: MemoryFilter | None
-    ) -> dict[str, float]:
-        request = _request(query, project_id, user_id, flt, ranking=False)
-        (points,) = self._shard.query_batch(edge.QueryBatchRequest([request]))
-        return {str(p.id): float(p.score) for p in points}
+        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> list[dict[str, float]]:
+        requests = [_request(q, project_id, user_id, flt, ranking=False) for q in queries]
+        results = self._shard.query_batch(edge.QueryBatchRequest(requests))
+        return [{str(p.id): float(p.score) for p in points} for points in results]
 
     def _index_backlog(self) -> None:
         """Builds the HNSW graph for points written since the last start, before serving:

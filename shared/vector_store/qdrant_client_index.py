@@ -130,12 +130,12 @@ class QdrantClientIndex:
         ]
 
     def scores(
-        self, query: Query, project_id: str, user_id: str, flt: MemoryFilter | None
-    ) -> dict[str, float]:
-        request = _request(query, project_id, user_id, flt, ranking=False)
+        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> list[dict[str, float]]:
+        requests = [_request(q, project_id, user_id, flt, ranking=False) for q in queries]
         with self._guard():
-            (result,) = self._client.query_batch_points(self.collection, [request])
-        return {str(p.id): float(p.score) for p in result.points}
+            results = self._client.query_batch_points(self.collection, requests)
+        return [{str(p.id): float(p.score) for p in r.points} for r in results]
 
     def close(self) -> None:
         with self._guard():

@@ -90,9 +90,11 @@ class RemoteIndex:
         ]
 
     def scores(
-        self, query: Query, project_id: str, user_id: str, flt: MemoryFilter | None
-    ) -> dict[str, float]:
-        return {c.id: c.score for c in self.query([query], project_id, user_id, flt)[0]}
+        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+    ) -> list[dict[str, float]]:
+        return [
+            {c.id: c.score for c in hits} for hits in self.query(queries, project_id, user_id, flt)
+        ]
 
     def delete(self, ids: list[str]) -> None:
         if ids:

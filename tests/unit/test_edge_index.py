@@ -68,7 +68,7 @@ def test_words_score_the_memories_asked_for(tmp_path: Path, kind: str) -> None:
     unrelated = point(vector, "the weather was cold")
     index.upsert([painting, paint_twice, unrelated])
     terms = query_terms("What did she paint?")
-    scored = index.scores(Query(terms, 3, [painting.id, unrelated.id]), "p", "u", None)
+    (scored,) = index.scores([Query(terms, 3, [painting.id, unrelated.id])], "p", "u", None)
     assert list(scored) == [painting.id]  # a memory without the words is no hit
     (both,) = index.query([Query(terms, 3)], "p", "u", None)
     assert [c.id for c in both] == [paint_twice.id, painting.id]
