@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 from shared.db.info_match import info_equals
 from shared.db.models import Deletion, Job, Memory, MemorySource, MemoryTag
 from shared.filters import Condition, MemoryFilter, parse_filter
+from shared.vector_store import PREFERENCES
 
 # Deletes take this lock alone per project, jobs' final writes share it: a delete waits for
 # the final writes in progress and a final write for the delete, so neither misses the
@@ -174,19 +175,11 @@ def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
             for s in memory.sources
         ],
     }
+    if memory.kind in PREFERENCES:  # the fields MemOS clients read of a preference
+        item |= {"preference_type": memory.kind, "preference": memory.memory_value}
     if relativity is not None:
         item["relativity"] = relativity
     return item
-
-
-def preference_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
-    """A preference as the API shows it: a memory item with the fields MemOS clients read
-    (`preference_type`: explicit_preference or implicit_preference, and `preference`)."""
-    return {
-        **to_item(memory, relativity),
-        "preference_type": memory.kind,
-        "preference": memory.memory_value,
-    }
 
 
 def _delete_lock(session: Session, project_id: str, function: str) -> None:

@@ -54,6 +54,10 @@ class SearchMemoryRequest(ApiRequest):
     # The SDK's default: the user's preferences that bear on the query, listed apart.
     include_preference: bool = True
     preference_limit_number: int = Field(6, ge=0, le=25)
+    # What tools did for the user's requests before (the SDK asks for them in search only when
+    # told to).
+    include_tool_memory: bool = False
+    tool_memory_limit_number: int = Field(6, ge=0, le=25)
     return_matches: bool = True
     return_instruction: bool = False
     return_full_instruction: bool = False

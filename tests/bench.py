@@ -291,8 +291,8 @@ def bench_search_during_large_add(api: str, key: str, seconds: float = 30) -> di
 
 def preload(data_dir: Path, size: int, user: str) -> float:
     """Writes `size` memories of one user straight into a fresh embedded data directory (SQL
-    rows with their source messages, and index points; every tenth a preference, which search
-    lists apart by default), then builds the index. Vectors come
+    rows with their source messages, and index points; every tenth a preference and every
+    tenth a tool memory, which search lists apart), then builds the index. Vectors come
     from 500 really embedded facts, each reused with a little noise, since embedding 100k
     texts on two cores would take the better part of an hour. Returns seconds taken."""
     import subprocess
@@ -346,7 +346,7 @@ def preload(data_dir: Path, size: int, user: str) -> float:
                 memory_key=text[:20],
                 memory_value=f"[user观点]{text}",
                 memory_type="WorkingMemory",
-                kind="explicit_preference" if i % 10 == 0 else "fact",
+                kind={0: "explicit_preference", 5: "tool"}.get(i % 10, "fact"),
                 status="activated",
                 confidence=0.8,
                 tags=[],
@@ -390,7 +390,12 @@ def bench_search(size: int) -> dict:
                 t0 = time.perf_counter()
                 found = client.call(
                     "/search/memory",
-                    {"user_id": user, "query": query, "conversation_id": f"c{i % 50}"},
+                    {
+                        "user_id": user,
+                        "query": query,
+                        "conversation_id": f"c{i % 50}",
+                        "include_tool_memory": True,  # preferences are in by default
+                    },
                 )
                 samples.append((time.perf_counter() - t0) * 1000)
                 assert found["memory_detail_list"], "search found nothing"

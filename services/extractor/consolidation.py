@@ -31,7 +31,7 @@ from shared.db.models import Memory, Message
 from shared.db.session import Database
 from shared.lexical import words
 from shared.llm import Llm
-from shared.vector_store import PREFERENCES
+from shared.vector_store import PREFERENCES, TOOLS
 
 log = logging.getLogger(__name__)
 NUMBER = re.compile(r"\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+")
@@ -81,11 +81,21 @@ def decide_by_rules(
     """A duplicate: the same text, or the embedder's paraphrase level with the same details.
     An update: the same attribute set to another value (a preference: the other stance on
     the same thing, preferences.py), by a statement that is not unrelated (above the
-    embedder's level for unrelated text). Preferences are lasting facts about the user."""
+    embedder's level for unrelated text). Preferences are lasting facts about the user; a
+    tool memory (what a tool did for a request) is lasting and never outdated."""
     preference = memory.kind in PREFERENCES
-    kind = "UserMemory" if preference else initial_type(memory.memory_value, speaker)
+    tool = memory.kind in TOOLS
+    kind = (
+        "UserMemory"
+        if preference
+        else "LongTermMemory"
+        if tool
+        else initial_type(memory.memory_value, speaker)
+    )
 
     def contrary(newer: str, older: str) -> bool:
+        if tool:
+            return False  # what a tool did once stays true
         return contradicts(newer, older) or (preference and opposed(newer, older))
 
     for neighbour in neighbours:

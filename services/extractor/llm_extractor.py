@@ -24,6 +24,8 @@ Rules:
   speaker in the third person ("用户…" / "The user…"), resolve pronouns, and turn relative times
   ("last Saturday", "明天") into absolute dates using the message times when given.
 - Write in the language of the dialogue.
+- A "tool" turn is a tool's output and an assistant turn that calls tools is the agent at work:
+  neither is a fact about the user (what the tools did is remembered apart).
 - "speaker" is "user" or "assistant": whose view the memory records.
 - "key" is a short title (at most 12 Chinese characters or 8 English words).
 - "tags": 1 to 5 short keywords. "memory_time": when the fact happened or will happen,
@@ -65,7 +67,9 @@ def render_dialogue(turns: list[Turn]) -> str:
     lines = []
     for number, turn in enumerate(turns):
         when = f" ({turn.chat_time})" if turn.chat_time else ""
-        lines.append(f"[{number}] {turn.role}{when}: {turn.content}")
+        calls = ", ".join(str((c.get("function") or {}).get("name")) for c in turn.tool_calls or [])
+        content = turn.content + (f" [calls {calls}]" if calls else "")
+        lines.append(f"[{number}] {turn.role}{when}: {content}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -7,6 +8,8 @@ class Turn:
     role: str
     content: str
     chat_time: str | None
+    tool_calls: list[dict[str, Any]] | None = None  # an assistant turn's, OpenAI's shape
+    tool_call_id: str | None = None  # the call a tool turn answers
 
 
 @dataclass

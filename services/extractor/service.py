@@ -19,6 +19,7 @@ from services.extractor.llm_extractor import extract_by_llm
 from services.extractor.profile import ATTRIBUTION, remainder
 from services.extractor.rules import extract_by_rules, title
 from services.extractor.schemas import ExtractedMemory, Turn
+from services.extractor.tools import tool_memories
 from shared.clock import now_ms
 from shared.db.models import Job, Memory, MemorySource, MemoryTag
 from shared.dead_letters import record_failure
@@ -34,7 +35,7 @@ from shared.metrics import LAG, MEMORIES_WRITTEN, project_label
 from shared.outbox import take_lease
 from shared.runtime import Runtime
 from shared.text import language
-from shared.vector_store import PREFERENCES, IndexedMemory, MemoryIndex, candidates
+from shared.vector_store import IndexedMemory, MemoryIndex, candidates, kind_group
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
@@ -42,9 +43,9 @@ NEIGHBOURS = 8  # existing memories a new one is compared with
 
 
 def extract(turns: list[Turn], llm: Llm | None) -> list[ExtractedMemory]:
-    if llm is not None:
-        return extract_by_llm(llm, turns)
-    return extract_by_rules(turns)
+    """Facts and preferences (by the LLM, else the rules), then the tool calls' memories."""
+    said = extract_by_llm(llm, turns) if llm is not None else extract_by_rules(turns)
+    return said + tool_memories(turns)
 
 
 def _rows(job: Job, extracted: list[ExtractedMemory], now: int) -> list[Memory]:
@@ -173,7 +174,10 @@ class Extractor:
             job.attempts += 1
             edited = list((job.attributes or {}).get("memory_ids", []))
             messages = {m.id: m for m in repository.job_messages(session, task_id)}
-            turns = [Turn(m.id, m.role, m.content, m.chat_time) for m in messages.values()]
+            turns = [
+                Turn(m.id, m.role, m.content, m.chat_time, m.tool_calls, m.tool_call_id)
+                for m in messages.values()
+            ]
         if job.kind == "update":
             return self._reindex(task_id, job.project_id, edited)
         extracted = extract(turns, runtime.llm)
@@ -279,9 +283,9 @@ def _neighbours(
     vector: np.ndarray,
     terms: Terms,
 ) -> list[Neighbour]:
-    """The user's memories of the same kind (a fact's facts, a preference's preferences) most
-    like `memory`."""
-    kinds = PREFERENCES if memory.kind in PREFERENCES else None
+    """The user's memories of the same kind (a fact's facts, a preference's preferences, a
+    tool memory's tool memories) most like `memory`."""
+    kinds = kind_group(memory.kind)
     found = candidates(
         index, vector, terms, job.project_id, job.user_id, None, limit=NEIGHBOURS, kinds=kinds
     )

@@ -20,17 +20,17 @@ from shared.db.models import Memory
 from shared.embeddings.base import Embedder
 from shared.filters import MemoryFilter, parse_filter
 from shared.lexical import bm25_scores, document_terms, query_terms
-from shared.memories import load_memories, preference_item, to_item
+from shared.memories import load_memories, to_item
 from shared.runtime import Runtime
 from shared.schemas import RerankRequest, SearchMemoryRequest
 from shared.text import language
-from shared.vector_store import PREFERENCES, Candidate, MemoryIndex, Query
+from shared.vector_store import PREFERENCES, TOOLS, Candidate, MemoryIndex, Query
 
 # Candidates from each half: the model ranks best with room to reorder; more bought nothing
 # on LoCoMo (recall@10 the same at 50 and 100 from each half).
 POOL = 50
 SPARE = 4  # rows read beyond the limit, for points whose rows are gone
-PREFERENCE_POOL = 20  # a user states far fewer preferences than facts
+KIND_POOL = 20  # candidates of preferences, of tool memories: a user has far fewer than facts
 # Preferences under this relativity bear on the query almost never (ranking.py, `scale`): the
 # preference_note and the instructions leave them out.
 NOTE_RELATIVITY = 0.1
@@ -138,24 +138,25 @@ def _activated(
     read together. A few spare are read: points whose rows are gone (deleted, or a job that
     never committed) or archived are skipped and the next ones read."""
     found: list[list[tuple[Memory, float]]] = [[] for _ in rankings]
-    start = 0
+    read = [0 for _ in rankings]  # how far down each ranking rows were read
     with runtime.db.session() as session:
         while True:
             batches = [
                 ranked[start : start + limit + SPARE] if len(kept) < limit else []
-                for ranked, limit, kept in zip(rankings, limits, found, strict=True)
+                for ranked, limit, kept, start in zip(rankings, limits, found, read, strict=True)
             ]
             if not any(batches):
                 break
-            ids = [r.candidate.id for batch in batches for r in batch]
-            rows = load_memories(session, project_id, ids)
-            for batch, kept in zip(batches, found, strict=True):
-                kept += [
+            rows = load_memories(
+                session, project_id, [r.candidate.id for batch in batches for r in batch]
+            )
+            for i, batch in enumerate(batches):
+                read[i] += len(batch)
+                found[i] += [
                     (rows[r.candidate.id], r.relativity)
                     for r in batch
                     if r.candidate.id in rows and rows[r.candidate.id].status == "activated"
                 ]
-            start += max(limits) + SPARE
     return [kept[:limit] for kept, limit in zip(found, limits, strict=True)]
 
 
@@ -166,14 +167,22 @@ def search_memories(
     flt = parse_filter(request.filter)
     embedder = runtime.embedder
     span = cosine_span(embedder, settings)
-    wanted: list[tuple[tuple[str, ...] | None, int]] = [(None, POOL)]
-    limits = [request.memory_limit_number]
-    liking = request.include_preference and request.preference_limit_number > 0
-    if liking:
-        wanted.append((PREFERENCES, PREFERENCE_POOL))
-        limits.append(request.preference_limit_number)
+    # Facts first, then each other kind asked for: (kinds, candidates, limit).
+    sections: list[tuple[tuple[str, ...] | None, int, int]] = [
+        (None, POOL, request.memory_limit_number)
+    ]
+    if request.include_preference and request.preference_limit_number:
+        sections.append((PREFERENCES, KIND_POOL, request.preference_limit_number))
+    if request.include_tool_memory and request.tool_memory_limit_number:
+        sections.append((TOOLS, KIND_POOL, request.tool_memory_limit_number))
     pools = gather_kinds(
-        runtime.index, embedder, request.query, project_id, request.user_id, flt, wanted
+        runtime.index,
+        embedder,
+        request.query,
+        project_id,
+        request.user_id,
+        flt,
+        [(kinds, size) for kinds, size, _ in sections],
     )
     rankings = [
         [
@@ -185,8 +194,14 @@ def search_memories(
         ]
         for pool in pools
     ]
-    memories, *rest = _activated(runtime, project_id, rankings, limits)
-    preferences = rest[0] if rest else []
+    found = dict(
+        zip(
+            [kinds for kinds, _, _ in sections],
+            _activated(runtime, project_id, rankings, [limit for _, _, limit in sections]),
+            strict=True,
+        )
+    )
+    memories, preferences, tools = found[None], found.get(PREFERENCES, []), found.get(TOOLS, [])
     bearing = [m.memory_value for m, r in preferences if r >= NOTE_RELATIVITY]
     values = [m.memory_value for m, _ in memories]
     values += [p for p in bearing if p not in values]
@@ -195,11 +210,14 @@ def search_memories(
         if request.return_matches
         else [],
         "message_detail_list": None,
-        "preference_detail_list": [preference_item(m, r) for m, r in preferences]
+        "preference_detail_list": [to_item(m, r) for m, r in preferences]
         if request.include_preference
         else None,
         "preference_note": instructions.preference_note(request.query, bearing)
         if request.include_preference
+        else None,
+        "tool_memory_detail_list": [to_item(m, r) for m, r in tools]
+        if request.include_tool_memory
         else None,
         "instruction": instructions.build("instruction", request.query, values, runtime.llm)
         if request.return_instruction

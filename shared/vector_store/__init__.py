@@ -8,15 +8,19 @@ from collections.abc import Callable
 from shared.config import Settings
 from shared.vector_store.base import (
     PREFERENCES,
+    TOOLS,
     Candidate,
     IndexedMemory,
     MemoryIndex,
     Query,
     candidates,
+    kind_group,
 )
 
 __all__ = [
     "PREFERENCES",
+    "TOOLS",
+    "kind_group",
     "Candidate",
     "IndexedMemory",
     "MemoryIndex",

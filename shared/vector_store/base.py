@@ -31,7 +31,13 @@ RANKING_FIELDS = ["conversation_id", "confidence", "create_time", "subject"]
 # The kinds of memory other than facts (shared/memories.py). Facts are the points of none of
 # them: points written before kinds existed carry no kind and are facts.
 PREFERENCES = ("explicit_preference", "implicit_preference")
-OTHER_KINDS = PREFERENCES
+TOOLS = ("tool",)
+OTHER_KINDS = PREFERENCES + TOOLS
+
+
+def kind_group(kind: str | None) -> tuple[str, ...] | None:
+    """The kinds a memory of `kind` is compared and listed with (None: facts)."""
+    return next((group for group in (PREFERENCES, TOOLS) if kind in group), None)
 
 
 @dataclass(frozen=True)

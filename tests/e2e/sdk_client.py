@@ -71,6 +71,12 @@ out["tool_messages"] = [
     m.model_dump()
     for m in client.get_message(user_id="tool_user", conversation_id="tools").messages
 ]
+tooled = client.search_memory(query="杭州会下雨吗", user_id="tool_user", include_tool_memory=True)
+out["tool_memories"] = [m.model_dump() for m in tooled.data.tool_memory_detail_list or []]
+out["tool_page"] = [
+    m.model_dump()["id"]
+    for m in client.get_memory(user_id="tool_user").data.tool_memory_detail_list or []
+]
 out["rerank"] = client.rerank(
     query="国庆去哪玩", documents=["用户对花生过敏。", "用户国庆节全家去三亚度假。"], top_n=1
 )

@@ -70,6 +70,13 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     calls = [m.get("tool_calls") for m in result["tool_messages"]]
     assert calls[1][0]["function"]["name"] == "weather" and calls[0] is None
     assert result["tool_messages"][2]["tool_call_id"] == "call_1"
+    (tool,) = result["tool_memories"]
+    assert tool["memory_value"] == (
+        '为用户的请求“明天杭州天气怎么样？”调用了工具 weather，返回 {"forecast": "rain"}；'
+        "助手回答：明天杭州有雨。"
+    )
+    assert len(tool["sources"]) == 4 and 0 <= tool["relativity"] <= 1
+    assert result["tool_page"] == [tool["id"]]
     (best,) = result["rerank"]["data"]["results"]
     assert (best["index"], best["document"]) == (1, "用户国庆节全家去三亚度假。")
     assert result["delete"] is True and result["after_delete"] == 0

@@ -14,7 +14,8 @@ class GetMemoryRequest(ApiRequest):
     page: int = Field(1, ge=1, le=MAX_COUNT)
     size: int = Field(10, ge=1, le=50)
     filter: Filter | None = None
-    include_preference: bool = True  # the SDK's default: preferences listed apart
+    include_preference: bool = True  # the SDK's defaults: preferences and tool memories
+    include_tool_memory: bool = True  # listed apart
 
 
 class DeleteMemoryRequest(ApiRequest):

@@ -33,7 +33,6 @@ from shared.memories import (
     lock_out_jobs,
     matching_ids,
     page_memories,
-    preference_item,
     record_deletion,
     to_item,
     with_history,
@@ -41,7 +40,7 @@ from shared.memories import (
 from shared.outbox import publish
 from shared.queue import JobQueue
 from shared.schemas import SearchMemoryRequest
-from shared.vector_store import PREFERENCES
+from shared.vector_store import PREFERENCES, TOOLS
 
 
 def _with_history(session: Session, rows: list[Memory]) -> list[dict[str, Any]]:
@@ -65,30 +64,24 @@ def _with_history(session: Session, rows: list[Memory]) -> list[dict[str, Any]]:
 
 
 def get_memories(db: Database, project_id: str, request: GetMemoryRequest) -> dict[str, Any]:
+    """A page of the user's facts, and the same page of their preferences and tool memories
+    when asked for."""
     flt = parse_filter(request.filter)
-    with db.session() as session:
+
+    def page(session: Session, kinds: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
         rows, total = page_memories(
-            session, project_id, request.user_id, flt, request.page, request.size
+            session, project_id, request.user_id, flt, request.page, request.size, kinds
         )
-        items = _with_history(session, list(rows))
-        preferences = None
-        if request.include_preference:
-            liked, _ = page_memories(
-                session,
-                project_id,
-                request.user_id,
-                flt,
-                request.page,
-                request.size,
-                PREFERENCES,
-            )
-            preferences = [
-                {**preference_item(m), "history": item["history"]}
-                for m, item in zip(liked, _with_history(session, liked), strict=True)
-            ]
+        return _with_history(session, rows), total
+
+    with db.session() as session:
+        items, total = page(session, ("fact",))
+        preferences = page(session, PREFERENCES)[0] if request.include_preference else None
+        tools = page(session, TOOLS)[0] if request.include_tool_memory else None
     return {
         "memory_detail_list": items,
         "preference_detail_list": preferences,
+        "tool_memory_detail_list": tools,
         "total": total,
         "size": request.size,
         "current": request.page,
@@ -207,16 +200,30 @@ def update_memory(
 
 
 def extract_memories(llm: Llm | None, request: ExtractMemoryRequest) -> dict[str, Any]:
-    """What extraction would make of the messages, stored nowhere: facts, and preferences
-    apart."""
-    turns = [Turn(f"m{i}", m.role, m.content, m.chat_time) for i, m in enumerate(request.messages)]
+    """What extraction would make of the messages, stored nowhere: facts, and preferences and
+    tool memories apart."""
+    turns = [
+        Turn(
+            f"m{i}",
+            m.role,
+            m.content,
+            m.chat_time,
+            [c.model_dump() for c in m.tool_calls] if m.tool_calls else None,
+            m.tool_call_id,
+        )
+        for i, m in enumerate(request.messages)
+    ]
     extracted = extract(turns, llm)
 
     def shown(m: ExtractedMemory) -> dict[str, Any]:
         return {
             "memory_key": m.key,
             "memory_value": m.value,
-            "memory_type": initial_type(m.value, m.speaker) if m.kind == "fact" else "UserMemory",
+            "memory_type": initial_type(m.value, m.speaker)
+            if m.kind == "fact"
+            else "LongTermMemory"
+            if m.kind in TOOLS
+            else "UserMemory",
             "memory_time": m.memory_time,
             "confidence": m.confidence,
             "tags": m.tags,
@@ -230,6 +237,7 @@ def extract_memories(llm: Llm | None, request: ExtractMemoryRequest) -> dict[str
         "preference_detail_list": [
             {**shown(m), "preference_type": m.kind, "preference": m.value}
             for m in extracted
-            if m.kind != "fact"
+            if m.kind in PREFERENCES
         ],
+        "tool_memory_detail_list": [shown(m) for m in extracted if m.kind in TOOLS],
     }
