@@ -293,7 +293,7 @@ def _neighbours(
     near = [
         Neighbour(rows[c.id], float(c.vector @ vector), c.vector)
         for c in found
-        if c.id in rows and rows[c.id].status == "activated"
+        if c.id in rows and rows[c.id].status == "activated" and c.vector is not None
     ]
     return sorted(near, key=lambda n: -n.cosine)[:NEIGHBOURS]
 

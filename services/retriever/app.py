@@ -46,6 +46,7 @@ class IndexRequest(BaseModel):
     limit: int
     ids: list[str] | None = None
     kinds: tuple[str, ...] | None = None
+    vectors: bool = True
 
     def query(self) -> Query:
         by = (
@@ -53,7 +54,7 @@ class IndexRequest(BaseModel):
             if self.vector is not None
             else Terms(self.indices or [], self.values or [])
         )
-        return Query(by, self.limit, self.ids, self.kinds)
+        return Query(by, self.limit, self.ids, self.kinds, self.vectors)
 
 
 class IndexQuery(BaseModel):
@@ -105,7 +106,14 @@ def create_app(runtime: Runtime) -> FastAPI:
         )
         return ok(
             [
-                [{**asdict(c), "vector": c.vector.tolist(), "terms": sorted(c.terms)} for c in hits]
+                [
+                    {
+                        **asdict(c),
+                        "vector": None if c.vector is None else c.vector.tolist(),
+                        "terms": sorted(c.terms),
+                    }
+                    for c in hits
+                ]
                 for hits in found
             ]
         )

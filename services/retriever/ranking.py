@@ -87,15 +87,15 @@ def without_names(query: str, names: Iterable[str]) -> str:
 
 def memory_features(
     candidates: list[Candidate],
-    query_vector: np.ndarray,
+    cosines: dict[str, float],
     lexical: dict[str, float],
     names: set[str],
     span: tuple[float, float],
 ) -> np.ndarray:
     """Per candidate: MEMORY_FEATURES (a user with few memories makes each more likely the one
-    asked about: the fit learns by how much)."""
+    asked about: the fit learns by how much). `cosines`: each candidate's with the query."""
     floor, ceiling = span
-    dense = (np.stack([c.vector for c in candidates]) @ query_vector - floor) / (ceiling - floor)
+    dense = (np.array([cosines.get(c.id, floor) for c in candidates]) - floor) / (ceiling - floor)
     words = np.array([lexical.get(c.id, 0.0) for c in candidates])
     best_words = words.max() or 1.0
     named = np.array([c.subject in names for c in candidates], dtype=float)
@@ -130,7 +130,7 @@ def linear(weights: tuple[float, ...], features: np.ndarray) -> np.ndarray:
 
 def relativities(
     candidates: list[Candidate],
-    query_vector: np.ndarray,
+    cosines: dict[str, float],
     lexical: dict[str, float],
     names: set[str],
     span: tuple[float, float],
@@ -138,7 +138,7 @@ def relativities(
 ) -> np.ndarray:
     p = probability(
         model,
-        memory_features(candidates, query_vector, lexical, names, span),
+        memory_features(candidates, cosines, lexical, names, span),
         [c.conversation_id for c in candidates],
     )
     return scale(p, model.low)
@@ -164,7 +164,7 @@ def probability(
 
 def rank(
     candidates: list[Candidate],
-    query_vector: np.ndarray,
+    cosines: dict[str, float],
     lexical: dict[str, float],
     names: set[str],
     query: str,
@@ -175,7 +175,7 @@ def rank(
 ) -> list[Ranked]:
     if not candidates:
         return []
-    scores = relativities(candidates, query_vector, lexical, names, span, models[language(query)])
+    scores = relativities(candidates, cosines, lexical, names, span, models[language(query)])
     times = [c.create_time for c in candidates]
     oldest, age_span = min(times), max(1, max(times) - min(times))
     wants_recent = bool(RECENT.search(query))
@@ -193,13 +193,18 @@ def rank(
 def without_near_duplicates(ranked: list[Ranked]) -> list[Ranked]:
     """Drops each candidate nearly identical to a better-ranked one kept: the same words and
     an embedding as good as the same (e5 puts "第0本小说" and "第2本小说" above 0.985; their
-    words differ). One matrix product finds the few similar pairs; only those are compared."""
-    if not ranked:
-        return []
-    vectors = np.stack([r.candidate.vector for r in ranked])
-    better, worse = np.nonzero(np.triu(vectors @ vectors.T >= NEAR_DUPLICATE, 1))
+    words differ). Only candidates with the same words are compared, by the embeddings the
+    search fetched for them."""
+    same_words: dict[frozenset[int], list[Ranked]] = {}
     dropped: set[int] = set()
-    for i, k in sorted(zip(worse.tolist(), better.tolist(), strict=True)):
-        if k not in dropped and ranked[k].candidate.terms == ranked[i].candidate.terms:
-            dropped.add(i)
+    for position, r in enumerate(ranked):
+        kept = same_words.setdefault(r.candidate.terms, [])
+        vector = r.candidate.vector
+        if vector is not None and any(
+            k.candidate.vector is not None and float(vector @ k.candidate.vector) >= NEAR_DUPLICATE
+            for k in kept
+        ):
+            dropped.add(position)
+        else:
+            kept.append(r)
     return [r for i, r in enumerate(ranked) if i not in dropped]

@@ -1,7 +1,8 @@
 """Search: gather candidates by words and by embedding, rank them by relativity (ranking.py),
 read the memories from SQL, and build the instructions."""
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from shared.config import Settings
 from shared.db.models import Memory
 from shared.embeddings.base import Embedder
 from shared.filters import MemoryFilter, parse_filter
-from shared.lexical import bm25_scores, document_terms, query_terms
+from shared.lexical import Terms, bm25_scores, document_terms, query_terms
 from shared.memories import load_memories, to_item
 from shared.runtime import Runtime
 from shared.schemas import RerankRequest, SearchMemoryRequest
@@ -30,7 +31,7 @@ from shared.vector_store import PREFERENCES, TOOLS, Candidate, MemoryIndex, Quer
 # on LoCoMo (recall@10 the same at 50 and 100 from each half).
 POOL = 50
 SPARE = 4  # rows read beyond the limit, for points whose rows are gone
-KIND_POOL = 20  # candidates of preferences, of tool memories: a user has far fewer than facts
+KIND_POOL = 10  # candidates of preferences, of tool memories: a user has far fewer than facts
 # Preferences under this relativity bear on the query almost never (ranking.py, `scale`): the
 # preference_note and the instructions leave them out.
 NOTE_RELATIVITY = 0.1
@@ -39,10 +40,12 @@ NOTE_RELATIVITY = 0.1
 @dataclass(frozen=True)
 class Pool:
     """What ranking needs of one search: the candidates, their BM25 scores (0 when no word
-    matches), the people the query names, and the query's embedding."""
+    matches) and cosines with the query, the people the query names, and the query's
+    embedding."""
 
     candidates: list[Candidate]
     lexical: dict[str, float]
+    cosines: dict[str, float]
     names: set[str]
     vector: np.ndarray
 
@@ -76,31 +79,79 @@ def gather_kinds(
     embedding, and the BM25 scores of those the words did not find, so every candidate has
     both."""
     terms = query_terms(query)
-    by_words: list[list[Candidate]] = (
-        index.query([Query(terms, n, kinds=k) for k, n in wanted], project_id, user_id, flt)
+
+    def asked(by: np.ndarray | Terms) -> list[Query]:
+        return [Query(by, n, kinds=k, vectors=False) for k, n in wanted]
+
+    by_words = (
+        index.query(asked(terms), project_id, user_id, flt)
         if terms.indices
         else [[] for _ in wanted]
     )
     names = named_subjects(query, {c.subject for c in by_words[0] if c.subject})
     vector = embedder.embed_queries([without_names(query, names)])[0]
-    by_meaning = index.query(
-        [Query(vector, n, kinds=k) for k, n in wanted], project_id, user_id, flt
-    )
+    by_meaning = index.query(asked(vector), project_id, user_id, flt)
     lexical = [{c.id: c.score for c in words} for words in by_words]
-    unscored = [
-        Query(terms, len(ids), ids, kinds)
-        for (kinds, _), meaning, scored in zip(wanted, by_meaning, lexical, strict=True)
-        if (ids := [c.id for c in meaning if c.id not in scored])
+    cosines = [{c.id: c.score for c in meaning} for meaning in by_meaning]
+    # One round trip for the rest: the BM25 scores of those found by meaning alone, the
+    # cosines of those found by words alone.
+    missing: list[tuple[Query, dict[str, float]]] = []
+    for (kinds, _), words, meaning, scored, near in zip(
+        wanted, by_words, by_meaning, lexical, cosines, strict=True
+    ):
+        if terms.indices and (ids := [c.id for c in meaning if c.id not in scored]):
+            missing.append((Query(terms, len(ids), ids, kinds), scored))
+        if ids := [c.id for c in words if c.id not in near]:
+            missing.append((Query(vector, len(ids), ids, kinds), near))
+    if missing:
+        found = index.scores([q for q, _ in missing], project_id, user_id, flt)
+        for (_, into), scores in zip(missing, found, strict=True):
+            into.update(scores)
+    pools = [
+        list({c.id: c for c in meaning + words}.values())
+        for words, meaning in zip(by_words, by_meaning, strict=True)
     ]
-    if unscored and terms.indices:
-        scores = iter(index.scores(unscored, project_id, user_id, flt))
-        for meaning, scored in zip(by_meaning, lexical, strict=True):
-            if any(c.id not in scored for c in meaning):
-                scored.update(next(scores))
     return [
-        Pool(list({c.id: c for c in meaning + words}.values()), scored, names, vector)
-        for words, meaning, scored in zip(by_words, by_meaning, lexical, strict=True)
+        Pool(candidates, scored, near, names, vector)
+        for candidates, scored, near in zip(
+            _with_vectors_where_words_repeat(
+                index, vector, pools, wanted, project_id, user_id, flt
+            ),
+            lexical,
+            cosines,
+            strict=True,
+        )
     ]
+
+
+def _with_vectors_where_words_repeat(
+    index: MemoryIndex,
+    vector: np.ndarray,
+    pools: list[list[Candidate]],
+    wanted: list[tuple[tuple[str, ...] | None, int]],
+    project_id: str,
+    user_id: str,
+    flt: MemoryFilter | None,
+) -> list[list[Candidate]]:
+    """The candidates, those sharing their words with another given their embeddings (all
+    that ranking compares them by, to show near-identical memories once; rare)."""
+    repeated = []
+    for pool in pools:
+        count = Counter(c.terms for c in pool)
+        repeated.append([c.id for c in pool if count[c.terms] > 1])
+    asks = [
+        (i, Query(vector, len(ids), ids, kinds))
+        for i, ((kinds, _), ids) in enumerate(zip(wanted, repeated, strict=True))
+        if ids
+    ]
+    if not asks:
+        return pools
+    fetched = {
+        c.id: c.vector
+        for hits in index.query([q for _, q in asks], project_id, user_id, flt)
+        for c in hits
+    }
+    return [[replace(c, vector=fetched.get(c.id, c.vector)) for c in pool] for pool in pools]
 
 
 def cosine_span(embedder: Embedder, settings: Settings) -> tuple[float, float]:
@@ -121,7 +172,7 @@ def ranked_pool(
 ) -> list[Ranked]:
     return rank(
         pool.candidates,
-        pool.vector,
+        pool.cosines,
         pool.lexical,
         pool.names,
         query,
@@ -243,7 +294,7 @@ def rerank(runtime: Runtime, request: RerankRequest) -> dict[str, Any]:
     ]
     scores = relativities(
         candidates,
-        query_vector,
+        {str(i): float(vectors[i] @ query_vector) for i in range(len(documents))},
         {str(i): float(w) for i, w in enumerate(words)},
         set(),
         cosine_span(embedder, runtime.settings),

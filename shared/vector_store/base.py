@@ -52,12 +52,14 @@ class IndexedMemory:
 class Query:
     """One request to the index: the nearest by embedding (`by` a vector) or the best by words
     (`by` Terms, scored BM25), among the user's activated memories of `kinds` (None: facts),
-    or only among `ids`."""
+    or only among `ids`; the hits with their embeddings, or without (`vectors` False: their
+    words only; making Python arrays of 384 floats was most of a search's index time)."""
 
     by: np.ndarray | Terms
     limit: int
     ids: list[str] | None = None
     kinds: tuple[str, ...] | None = None
+    vectors: bool = True
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Candidate:
     that found it (cosine or BM25)."""
 
     id: str
-    vector: np.ndarray
+    vector: np.ndarray | None  # None when the query asked for none
     terms: frozenset[int]
     conversation_id: str
     confidence: float
@@ -193,7 +195,7 @@ def to_candidate(point: Any, sparse_indices: Callable[[Any], list[int]]) -> Cand
     vectors, payload = point.vector, point.payload
     return Candidate(
         id=str(point.id),
-        vector=np.asarray(vectors[DENSE], dtype=np.float32),
+        vector=np.asarray(vectors[DENSE], dtype=np.float32) if DENSE in vectors else None,
         terms=frozenset(sparse_indices(vectors.get(LEXICAL))),
         conversation_id=payload["conversation_id"],
         confidence=float(payload.get("confidence", 0.0)),

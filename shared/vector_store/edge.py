@@ -148,7 +148,7 @@ def _request(
     return edge.QueryRequest(
         limit=q.limit,
         filter=DIALECT.search_filter(project_id, user_id, flt, q.ids, q.kinds),
-        with_vector=ranking,
+        with_vector=(True if q.vectors else [LEXICAL]) if ranking else False,
         with_payload=RANKING_FIELDS if ranking else False,
         query=edge.Query.Nearest(by, using=LEXICAL if isinstance(q.by, Terms) else DENSE),
     )

@@ -145,7 +145,8 @@ class QdrantClientIndex:
 def _request(
     q: Query, project_id: str, user_id: str, flt: MemoryFilter | None, *, ranking: bool
 ) -> models.QueryRequest:
-    """With `ranking`, the hits come with their vectors and what ranking reads of the payload."""
+    """With `ranking`, the hits come with their vectors (`q.vectors`, else their words) and
+    what ranking reads of the payload."""
     return models.QueryRequest(
         query=(
             models.SparseVector(indices=q.by.indices, values=q.by.values)
@@ -155,6 +156,6 @@ def _request(
         using=LEXICAL if isinstance(q.by, Terms) else DENSE,
         limit=q.limit,
         filter=DIALECT.search_filter(project_id, user_id, flt, q.ids, q.kinds),
-        with_vector=ranking,
+        with_vector=(True if q.vectors else [LEXICAL]) if ranking else False,
         with_payload=RANKING_FIELDS if ranking else False,
     )

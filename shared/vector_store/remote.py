@@ -67,6 +67,7 @@ class RemoteIndex:
                         "limit": q.limit,
                         "ids": q.ids,
                         "kinds": q.kinds,
+                        "vectors": q.vectors,
                     }
                     for q in queries
                 ],
@@ -80,7 +81,9 @@ class RemoteIndex:
                 Candidate(
                     **{
                         **c,
-                        "vector": np.asarray(c["vector"], dtype=np.float32),
+                        "vector": None
+                        if c["vector"] is None
+                        else np.asarray(c["vector"], dtype=np.float32),
                         "terms": frozenset(c["terms"]),
                     }
                 )

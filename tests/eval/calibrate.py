@@ -105,7 +105,7 @@ def collect(conversations: list, local_ids: dict[str, str]) -> list[Group]:
                     fold,
                     language(question),
                     question,
-                    memory_features(pool.candidates, pool.vector, pool.lexical, pool.names, span),
+                    memory_features(pool.candidates, pool.cosines, pool.lexical, pool.names, span),
                     np.array([bool(s & evidence) for s in sources], dtype=float),
                     [c.conversation_id for c in pool.candidates],
                     evidence,
