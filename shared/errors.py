@@ -90,6 +90,16 @@ class SearchServiceUnavailable(APIError):
     default_message = "search service unavailable"
 
 
+class LlmNotConfigured(APIError):
+    code, http_status = 50007, 501
+    default_message = "chat needs an LLM: this service has none (set LLM_BASE_URL and LLM_MODEL)"
+
+
+class LlmFailed(APIError):
+    code, http_status = 50008, 502
+    default_message = "the LLM did not answer"
+
+
 class TaskNotFound(APIError):
     code, http_status = 50131, 404
     default_message = "task not found"

@@ -1,6 +1,7 @@
 """The LLM behind LLM_BASE_URL: any OpenAI-compatible chat endpoint."""
 
 import time
+from collections.abc import Generator
 
 from openai import Omit, OpenAI, omit
 from openai.types.chat import ChatCompletionMessageParam
@@ -23,6 +24,8 @@ class Llm:
         purpose: str,
         json_output: bool = False,
         temperature: float = 0.0,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
     ) -> str:
         response_format: ResponseFormatJSONObject | Omit = (
             {"type": "json_object"} if json_output else omit
@@ -35,11 +38,42 @@ class Llm:
                 messages=messages,
                 temperature=temperature,
                 response_format=response_format,
+                max_tokens=omit if max_tokens is None else max_tokens,
+                top_p=omit if top_p is None else top_p,
             )
             outcome = "ok"
         finally:
             LLM_SECONDS.labels(purpose, outcome).observe(time.perf_counter() - started)
         return response.choices[0].message.content or ""
+
+    def stream(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        purpose: str,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+    ) -> Generator[str, None, None]:
+        """The answer's text as the endpoint streams it; closing the iterator closes the
+        connection (the endpoint stops generating)."""
+        started = time.perf_counter()
+        outcome = "error"
+        chunks = self.client.chat.completions.create(
+            model=self.model,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=omit if max_tokens is None else max_tokens,
+            top_p=omit if top_p is None else top_p,
+            stream=True,
+        )
+        try:
+            for chunk in chunks:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+            outcome = "ok"
+        finally:
+            chunks.close()
+            LLM_SECONDS.labels(purpose, outcome).observe(time.perf_counter() - started)
 
     def close(self) -> None:
         self.client.close()

@@ -7,11 +7,12 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 
 from shared.llm import Llm
 from tests.e2e.process import free_port
@@ -43,23 +44,32 @@ def default_extraction(dialogue: str) -> str:
 class FakeLLM:
     def __init__(self) -> None:
         self.replies: deque[str] = deque()
+        self.answers: deque[str] = deque()  # for requests that ask for no JSON (chat), first
         self.requests: list[dict] = []
         self.delay = 0.0  # seconds each extraction answer takes
+        self.chunk_delay = 0.0  # seconds between the chunks of a streamed answer
+        self.streams: list[dict] = []  # per streamed answer: chunks sent, whether it finished
         self.client: Llm | None = None  # an Llm on this endpoint, set by the fixture
         self.app = FastAPI()
 
-        @self.app.post("/v1/chat/completions")
-        async def completions(request: Request) -> dict:
+        @self.app.post("/v1/chat/completions", response_model=None)
+        async def completions(request: Request) -> dict | StreamingResponse:
             body = await request.json()
             self.requests.append(body)
             if body.get("response_format") and self.delay:
                 await asyncio.sleep(self.delay)
-            if self.replies:
+            if self.answers and not body.get("response_format"):
+                content = self.answers.popleft()
+            elif self.replies:
                 content = self.replies.popleft()
             elif body.get("response_format", {}).get("type") == "json_object":
                 content = default_extraction(body["messages"][-1]["content"])
             else:
                 content = "LLM-WRITTEN PROMPT: " + body["messages"][-1]["content"][-40:]
+            if body.get("stream"):
+                return StreamingResponse(
+                    self._chunks(body, content), media_type="text/event-stream"
+                )
             return {
                 "id": "chatcmpl-test",
                 "object": "chat.completion",
@@ -74,6 +84,30 @@ class FakeLLM:
                 ],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
+
+    async def _chunks(self, body: dict, content: str) -> AsyncIterator[str]:
+        """The answer as OpenAI streams it: a chunk per word, then the finish, then [DONE]."""
+        record = {"chunks": 0, "finished": False}
+        self.streams.append(record)
+        pieces = re.findall(r"\S+\s*", content) or [content]
+        for piece in pieces:
+            chunk = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+            yield "data: " + json.dumps(self._chunk(body, chunk), ensure_ascii=False) + "\n\n"
+            record["chunks"] += 1
+            await asyncio.sleep(self.chunk_delay)
+        done = {"index": 0, "delta": {}, "finish_reason": "stop"}
+        yield "data: " + json.dumps(self._chunk(body, done)) + "\n\ndata: [DONE]\n\n"
+        record["finished"] = True
+
+    @staticmethod
+    def _chunk(body: dict, choice: dict) -> dict:
+        return {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [choice],
+        }
 
     @property
     def extraction_requests(self) -> list[dict]:

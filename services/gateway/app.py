@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.gateway.chat.endpoints import router as chat_router
 from services.gateway.deps import Gateway
 from services.gateway.docs import install_docs
 from services.gateway.keys.service import KeyCache
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
     )
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(memories_router, prefix=API_PREFIX)
+    app.include_router(chat_router, prefix=API_PREFIX)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

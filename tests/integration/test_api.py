@@ -385,5 +385,6 @@ def test_openapi_docs(stack: Stack) -> None:
         "get/memory",
         "delete/memory",
         "get/status",
+        "chat",
     ):
         assert f"/api/openmem/v1/{path}" in spec["paths"]
