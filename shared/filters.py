@@ -30,8 +30,8 @@ UNQUOTABLE = ('"', "\\")
 @dataclass(frozen=True)
 class Condition:
     field: str  # agent_id | app_id | info.<key> | tags | create_time | update_time
-    op: Literal["eq", "contains", "gt", "gte", "lt", "lte"]
-    value: Any
+    op: Literal["eq", "contains", "gt", "gte", "lt", "lte", "in"]
+    value: Any  # "in": a tuple of strings
 
     @property
     def info_key(self) -> str | None:
@@ -50,10 +50,47 @@ class Condition:
 class MemoryFilter:
     mode: Literal["and", "or"]
     conditions: tuple[Condition, ...]
+    # Conditions every memory meets beside the client's filter: a request's agent_id and
+    # app_id, each "in" the values it names.
+    scope: tuple[Condition, ...] = ()
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> "MemoryFilter":
+        """A filter as `asdict` wrote it (sent to a retriever process)."""
+
+        def read(items: list[dict[str, Any]]) -> tuple[Condition, ...]:
+            return tuple(
+                Condition(c["field"], c["op"], tuple(c["value"]) if c["op"] == "in" else c["value"])
+                for c in items
+            )
+
+        return cls(raw["mode"], read(raw["conditions"]), read(raw.get("scope", [])))
 
 
-def _bad(reason: str) -> InvalidParameter:
-    return InvalidParameter("filter", reason)
+MAX_SCOPE = 100  # values of one scoping field (agent_id, app_id)
+
+
+def scoped(flt: MemoryFilter | None, **fields: str | list[str] | None) -> MemoryFilter | None:
+    """`flt` narrowed to memories whose field is one of the values given (a value or a list;
+    None or empty: not narrowed)."""
+    scope = []
+    for field, given in fields.items():
+        values = [given] if isinstance(given, str) else list(given or [])
+        if len(values) > MAX_SCOPE:
+            raise _bad(f"'{field}' names {len(values)} values; the limit is {MAX_SCOPE}")
+        if values:
+            scope.append(Condition(field, "in", tuple(_checked_text(field, v) for v in values)))
+    if not scope:
+        return flt
+    return (
+        MemoryFilter(flt.mode, flt.conditions, tuple(scope))
+        if flt
+        else MemoryFilter("and", (), tuple(scope))
+    )
+
+
+def _bad(reason: str, field: str = "filter") -> InvalidParameter:
+    return InvalidParameter(field, reason)
 
 
 def _to_epoch_ms(field: str, value: Any) -> int:

@@ -35,7 +35,10 @@ def _condition_to_sql(cond: Condition) -> ColumnElement[bool]:
 
 def filter_to_sql(flt: MemoryFilter) -> ColumnElement[bool]:
     clauses = [_condition_to_sql(c) for c in flt.conditions]
-    return and_(*clauses) if flt.mode == "and" else or_(*clauses)
+    scope = [getattr(Memory, c.field).in_(c.value) for c in flt.scope]
+    if not clauses:
+        return and_(*scope)
+    return and_(and_(*clauses) if flt.mode == "and" else or_(*clauses), *scope)
 
 
 def _scope(project_id: str, user_id: str | None, flt: MemoryFilter | None) -> list[Any]:

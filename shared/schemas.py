@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from shared.errors import InvalidParameter
-from shared.filters import parse_filter
+from shared.filters import parse_filter, scoped
 
 
 class ApiRequest(BaseModel):
@@ -42,6 +42,21 @@ def _parsable_filter(raw: dict[str, Any]) -> dict[str, Any]:
 Filter = Annotated[dict[str, Any], AfterValidator(_parsable_filter)]
 
 
+def _scope_values(values: str | list[str]) -> str | list[str]:
+    """A scoping field (agent_id, app_id): one id or a list, each as `scoped` takes it."""
+    try:
+        scoped(None, scope=values)
+    except InvalidParameter as refused:
+        raise PydanticCustomError("scope", "{reason}", {"reason": refused.reason}) from None
+    if any(len(v) > 100 for v in ([values] if isinstance(values, str) else values)):
+        raise PydanticCustomError("scope", "ids are at most 100 characters")
+    return values
+
+
+# Memories of these agents or apps only (an id or a list of ids).
+Scope = Annotated[str | list[str], AfterValidator(_scope_values)]
+
+
 # Shared, not in the memories domain: the retriever, its own process, receives it too and
 # must not depend on the gateway's package.
 class SearchMemoryRequest(ApiRequest):
@@ -51,6 +66,8 @@ class SearchMemoryRequest(ApiRequest):
     memory_limit_number: int = Field(6, ge=1, le=25)
     relativity: float | None = Field(None, ge=0, le=1)
     filter: Filter | None = None
+    agent_id: Scope | None = None
+    app_id: Scope | None = None
     # The SDK's default: the user's preferences that bear on the query, listed apart.
     include_preference: bool = True
     preference_limit_number: int = Field(6, ge=0, le=25)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 
 from services.retriever.service import rerank, search_memories
-from shared.filters import Condition, MemoryFilter
+from shared.filters import MemoryFilter
 from shared.http import JSONBytes, install_error_handlers, ok
 from shared.internal_http import internal_caller
 from shared.lexical import Terms
@@ -98,9 +98,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @internal.post("/index/query")
     def index_query(body: IndexQuery, runtime: CurrentRuntime) -> JSONBytes:
-        flt = body.filter and MemoryFilter(
-            body.filter["mode"], tuple(Condition(**c) for c in body.filter["conditions"])
-        )
+        flt = MemoryFilter.of(body.filter) if body.filter else None
         found = runtime.index.query(
             [q.query() for q in body.queries], body.project_id, body.user_id, flt or None
         )

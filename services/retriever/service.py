@@ -19,7 +19,7 @@ from services.retriever.ranking import (
 from shared.config import Settings
 from shared.db.models import Memory
 from shared.embeddings.base import Embedder
-from shared.filters import MemoryFilter, parse_filter
+from shared.filters import MemoryFilter, parse_filter, scoped
 from shared.lexical import Terms, bm25_scores, document_terms, query_terms
 from shared.memories import load_memories, to_item
 from shared.runtime import Runtime
@@ -215,7 +215,7 @@ def search_memories(
     runtime: Runtime, project_id: str, request: SearchMemoryRequest
 ) -> dict[str, Any]:
     settings = runtime.settings
-    flt = parse_filter(request.filter)
+    flt = scoped(parse_filter(request.filter), agent_id=request.agent_id, app_id=request.app_id)
     embedder = runtime.embedder
     span = cosine_span(embedder, settings)
     # Facts first, then each other kind asked for: (kinds, candidates, limit).

@@ -172,13 +172,17 @@ class FilterDialect:
             must.append(other)
         if ids is not None:
             must.append(self.has_id(ids))
-        if flt is not None:
+        if flt is not None and flt.conditions:
             conditions = [self.condition(c) for c in flt.conditions]
             must.append(
                 self.filter(must=conditions)
                 if flt.mode == "and"
                 else self.filter(should=conditions)
             )
+        if flt is not None:
+            must += [
+                self.field(key=c.field, match=self.match_any(list(c.value))) for c in flt.scope
+            ]
         return self.filter(must=must, must_not=None if kinds else [other])
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from services.gateway.messages.schemas import ChatMessage, StorableText
-from shared.schemas import MAX_COUNT, ApiRequest, Filter, UserId
+from shared.schemas import MAX_COUNT, ApiRequest, Filter, Scope, UserId
 
 
 class GetMemoryRequest(ApiRequest):
@@ -14,6 +14,8 @@ class GetMemoryRequest(ApiRequest):
     page: int = Field(1, ge=1, le=MAX_COUNT)
     size: int = Field(10, ge=1, le=50)
     filter: Filter | None = None
+    agent_id: Scope | None = None
+    app_id: Scope | None = None
     include_preference: bool = True  # the SDK's defaults: preferences and tool memories
     include_tool_memory: bool = True  # listed apart
 

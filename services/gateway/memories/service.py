@@ -22,7 +22,7 @@ from shared.db.models import Job, Memory
 from shared.db.session import Database
 from shared.erasure import Erased, erase_user_rows
 from shared.errors import InputTooLarge, InvalidParameter, MemoryNotFound, echo
-from shared.filters import parse_filter
+from shared.filters import parse_filter, scoped
 from shared.llm import Llm
 from shared.memories import (
     copy_of,
@@ -66,7 +66,7 @@ def _with_history(session: Session, rows: list[Memory]) -> list[dict[str, Any]]:
 def get_memories(db: Database, project_id: str, request: GetMemoryRequest) -> dict[str, Any]:
     """A page of the user's facts, and the same page of their preferences and tool memories
     when asked for."""
-    flt = parse_filter(request.filter)
+    flt = scoped(parse_filter(request.filter), agent_id=request.agent_id, app_id=request.app_id)
 
     def page(session: Session, kinds: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
         rows, total = page_memories(

@@ -117,9 +117,14 @@ class AddMessageRequest(ApiRequest):
 
     @model_validator(mode="before")
     @classmethod
-    def _legacy_async_mode(cls, data: Any) -> Any:
+    def _legacy_fields(cls, data: Any) -> Any:
+        """`asyncMode` for `async_mode`; `source` (deprecated by MemOS for `info.source`)
+        kept as `info.source` on the memories, as MemOS does."""
         if isinstance(data, dict) and "asyncMode" in data and data.get("async_mode") is None:
             data = {**data, "async_mode": data["asyncMode"]}
+        if isinstance(data, dict) and isinstance(data.get("source"), str) and data["source"]:
+            info: dict[str, Any] = data["info"] if isinstance(data.get("info"), dict) else {}
+            data = {**data, "info": {"source": data["source"], **info}}
         return data
 
 
