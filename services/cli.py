@@ -72,6 +72,44 @@ def _keys(runtime: "Runtime", args: argparse.Namespace) -> int:
     return 0
 
 
+def _profiles(runtime: "Runtime", args: argparse.Namespace) -> int:
+    """Profile templates of a project: list them (with the built-in `default`), add one."""
+    from shared.clock import now_ms
+    from shared.db.models import ProfileTemplate
+    from shared.profiles import DEFAULT_FIELDS, DEFAULT_ID
+
+    with runtime.db.transaction() as session:
+        if args.profiles_command == "add-template":
+            fields = []
+            for spec in args.field:
+                name, _, description = spec.partition("=")
+                if not name.strip():
+                    print(f"--field {spec!r}: give NAME or NAME=description", file=sys.stderr)
+                    return 1
+                fields.append({"name": name.strip(), "description": description.strip()})
+            if args.id == DEFAULT_ID or session.get(ProfileTemplate, (args.project, args.id)):
+                print(f"template {args.id} exists in project {args.project}", file=sys.stderr)
+                return 1
+            session.add(
+                ProfileTemplate(
+                    project_id=args.project,
+                    id=args.id,
+                    name=args.name or args.id,
+                    fields=fields,
+                    create_time=now_ms(),
+                )
+            )
+            print(f"template {args.id}: {', '.join(f['name'] for f in fields)}")
+            return 0
+        rows = session.query(ProfileTemplate).filter_by(project_id=args.project).all()
+        for template_id, name, fields in [
+            (DEFAULT_ID, "Default (built in)", DEFAULT_FIELDS),
+            *((t.id, t.name, t.fields) for t in rows),
+        ]:
+            print(f"{template_id}  {name}: {', '.join(f['name'] for f in fields)}")
+    return 0
+
+
 def _jobs(runtime: "Runtime", args: argparse.Namespace) -> int:
     from shared.dead_letters import failed_jobs, replay
 
@@ -153,6 +191,17 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd = jobs_sub.add_parser("replay")
     replay_cmd.add_argument("task_id", nargs="?")
     replay_cmd.add_argument("--all", action="store_true")
+    profiles = sub.add_parser("profiles", help="a project's profile templates")
+    profiles_sub = profiles.add_subparsers(dest="profiles_command", required=True)
+    templates = profiles_sub.add_parser("templates", help="list the templates")
+    templates.add_argument("--project", default="default")
+    template = profiles_sub.add_parser("add-template", help="add a template")
+    template.add_argument("--project", default="default")
+    template.add_argument("--id", required=True)
+    template.add_argument("--name")
+    template.add_argument(
+        "--field", action="append", required=True, help="NAME or NAME=description (repeat)"
+    )
     erase = sub.add_parser("erase-user", help="erase everything held for one user")
     erase.add_argument("--project", required=True)
     erase.add_argument("--user", required=True)
@@ -195,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "erase-user":
             return _erase_user(runtime, args)
+        if args.command == "profiles":
+            return _profiles(runtime, args)
         return _keys(runtime, args) if args.command == "keys" else _jobs(runtime, args)
 
 

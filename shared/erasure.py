@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
-from shared.db.models import Deletion, Job, MemorySource, Message
+from shared.db.models import Deletion, Job, MemorySource, Message, Profile
 from shared.dead_letters import delete_dead_letters
 from shared.memories import delete_by_ids, matching_ids
 
@@ -55,5 +55,12 @@ def erase_user_rows(session: Session, project_id: str, user_id: str) -> Erased:
     ).rowcount
     session.execute(
         delete(Deletion).where(Deletion.project_id == project_id, Deletion.user_id == user_id)
+    )
+    session.execute(
+        delete(Profile).where(
+            Profile.project_id == project_id,
+            Profile.subject_kind == "user",
+            Profile.subject_id == user_id,
+        )
     )
     return Erased(messages, len(memory_ids), jobs, dead_letters, memory_ids)

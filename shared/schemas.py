@@ -75,6 +75,7 @@ class SearchMemoryRequest(ApiRequest):
     # told to).
     include_tool_memory: bool = False
     tool_memory_limit_number: int = Field(6, ge=0, le=25)
+    include_profile: bool = True  # the user's bound profiles, in profile_detail_list
     return_matches: bool = True
     return_instruction: bool = False
     return_full_instruction: bool = False

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from services.extractor import repository
+from services.extractor import profile_values, repository
 from services.extractor.consolidation import CosineLevels, Decision, Neighbour, UserLocks, decide
 from services.extractor.llm_extractor import extract_by_llm
 from services.extractor.profile import ATTRIBUTION, remainder
@@ -218,6 +218,16 @@ class Extractor:
                     vectors,
                     decisions,
                     {old: (m, v) for (old, m), v in zip(rests.items(), rest_vectors, strict=True)},
+                    now,
+                )
+                said = " ".join(t.content for t in turns if t.role == "user")
+                profile_values.fill(
+                    session,
+                    job.project_id,
+                    job.user_id,
+                    [m for m, _ in written + merged],
+                    archived,
+                    language(said) if said.strip() else None,
                     now,
                 )
                 job.status, job.update_time, job.error = "completed", now, None

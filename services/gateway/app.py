@@ -14,6 +14,7 @@ from services.gateway.memories.search_client import retriever_for
 from services.gateway.messages.endpoints import router as messages_router
 from services.gateway.messages.ingest import Ingest
 from services.gateway.messages.waiting import JobWaiter
+from services.gateway.profiles.endpoints import router as profiles_router
 from shared.db.migrate import upgrade_database
 from shared.http import install_error_handlers
 from shared.limits import BodySizeLimit, FailedAuthLimit, make_rate_limiter
@@ -76,6 +77,7 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(memories_router, prefix=API_PREFIX)
     app.include_router(chat_router, prefix=API_PREFIX)
+    app.include_router(profiles_router, prefix=API_PREFIX)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

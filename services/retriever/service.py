@@ -22,6 +22,7 @@ from shared.embeddings.base import Embedder
 from shared.filters import MemoryFilter, parse_filter, scoped
 from shared.lexical import Terms, bm25_scores, document_terms, query_terms
 from shared.memories import load_memories, to_item
+from shared.profiles import user_profiles
 from shared.runtime import Runtime
 from shared.schemas import RerankRequest, SearchMemoryRequest
 from shared.text import language
@@ -253,6 +254,10 @@ def search_memories(
         )
     )
     memories, preferences, tools = found[None], found.get(PREFERENCES, []), found.get(TOOLS, [])
+    profiles = None
+    if request.include_profile:
+        with runtime.db.session() as session:
+            profiles = user_profiles(session, project_id, request.user_id)
     bearing = [m.memory_value for m, r in preferences if r >= NOTE_RELATIVITY]
     values = [m.memory_value for m, _ in memories]
     values += [p for p in bearing if p not in values]
@@ -270,6 +275,7 @@ def search_memories(
         "tool_memory_detail_list": [to_item(m, r) for m, r in tools]
         if request.include_tool_memory
         else None,
+        "profile_detail_list": profiles,
         "instruction": instructions.build("instruction", request.query, values, runtime.llm)
         if request.return_instruction
         else None,

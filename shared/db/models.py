@@ -174,3 +174,30 @@ class Deletion(Base):
     memory_ids: Mapped[list[str] | None] = mapped_column(JSON)
     filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     delete_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProfileTemplate(Base):
+    """A project's own set of named profile fields (the built-in `default` is in code:
+    shared/profiles.py)."""
+
+    __tablename__ = "profile_templates"
+    project_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # [{"name": ..., "description": ...}]
+    fields: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class Profile(Base):
+    """A template bound to a user or an agent, with its values: {field: {"value", "source"
+    (memory or edited), "memory_id", "update_time"}}."""
+
+    __tablename__ = "profiles"
+    project_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # user | agent
+    subject_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    update_time: Mapped[int] = mapped_column(BigInteger)

@@ -40,6 +40,12 @@ out["get_memory"] = {
     "total": page.data.total,
     "preferences": [p.model_dump()["preference"] for p in page.data.preference_detail_list or []],
 }
+out["bind"] = client.bind_profile_template([{"user_id": user, "profile_template_id": "default"}])
+out["edit_profile"] = client.edit_profile("default", user_id=user, metadata={"city": "杭州"})
+out["profiles"] = [
+    p.model_dump() for p in client.get_memory(user_id=user).data.profile_detail_list or []
+]
+out["delete_profile"] = client.delete_profile("default", user_id=user)
 first = out["search"][0]["id"]
 out["by_id"] = client.get_memory_by_id(first)
 edited = client.update_memory(

@@ -52,6 +52,11 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     assert preference["relativity"] >= 0.1 and preference["sources"]
     assert result["preference_note"] == "用户的偏好：用户一般都是全家行动。回答时请遵循这些偏好。"
     assert result["get_memory"]["preferences"] == ["用户一般都是全家行动"]
+    assert result["bind"]["data"]["bound"][0]["profile_template_id"] == "default"
+    assert result["edit_profile"]["data"]["profile"]["fields"] == {"city": "杭州"}
+    (profile,) = result["profiles"]
+    assert profile["fields"] == {"city": "杭州"} and profile["sources"] == {"city": "edited"}
+    assert result["delete_profile"]["data"] == {"success": True}
     by_id = result["by_id"]["data"]
     assert (by_id["id"], by_id["memory_value"]) == (first["id"], first["memory_value"])
     edited = result["update"]["data"]["memory"]

@@ -30,6 +30,7 @@ SYSTEM = {
     "know about this user; if information is missing, ask a clarifying question first.",
 }
 KNOWN = {"zh": "关于这位用户，你已知道：", "en": "What you know about this user:"}
+PROFILE = {"zh": "用户档案：", "en": "The user's profile: "}
 TOOLS_USED = {"zh": "之前为这位用户用过的工具：", "en": "Tools used for this user before:"}
 
 
@@ -66,6 +67,10 @@ def prompt(
     facts = [m["memory_value"] for m in found["memory_detail_list"]]
     if facts:
         system += [KNOWN[lang], *(f"- {f}" for f in facts)]
+    for profile in found.get("profile_detail_list") or []:
+        fields = [f"{k}: {v}" for k, v in profile["fields"].items() if v not in ("", [], None)]
+        if fields:
+            system.append(PROFILE[lang] + "; ".join(fields))
     if found.get("preference_note"):
         system.append(found["preference_note"])
     tools = [m["memory_value"] for m in found.get("tool_memory_detail_list") or []]

@@ -38,6 +38,7 @@ from shared.memories import (
     with_history,
 )
 from shared.outbox import publish
+from shared.profiles import user_profiles
 from shared.queue import JobQueue
 from shared.schemas import SearchMemoryRequest
 from shared.vector_store import PREFERENCES, TOOLS
@@ -78,10 +79,12 @@ def get_memories(db: Database, project_id: str, request: GetMemoryRequest) -> di
         items, total = page(session, ("fact",))
         preferences = page(session, PREFERENCES)[0] if request.include_preference else None
         tools = page(session, TOOLS)[0] if request.include_tool_memory else None
+        profiles = user_profiles(session, project_id, request.user_id)
     return {
         "memory_detail_list": items,
         "preference_detail_list": preferences,
         "tool_memory_detail_list": tools,
+        "profile_detail_list": profiles,
         "total": total,
         "size": request.size,
         "current": request.page,
