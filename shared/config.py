@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     auth_failures_per_second: float = 1.0
     auth_failure_burst: int = 20
 
+    # Knowledge bases: bytes a file (uploaded, or fetched from its URL), files an add, the body
+    # of an upload; whether a file's URL may point at a private, loopback or link-local
+    # address (refused by default: a server must not be made to fetch its own network).
+    max_kb_file_bytes: int = 20_000_000
+    max_kb_files_per_add: int = 20
+    max_kb_request_bytes: int = 60_000_000
+    allow_private_urls: bool = False
+    kb_fetch_timeout: float = 30.0
+
     # /metrics series labelled by project name; false puts every project in one series.
     metrics_project_labels: bool = True
 

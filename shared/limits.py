@@ -189,19 +189,21 @@ class FailedAuthLimit:
 class BodySizeLimit:
     """ASGI middleware: bodies over `max_bytes` get 40305 before anything is parsed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # paths that take bodies of their own limit (uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_bytes <= 0:
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        if scope["type"] != "http" or limit <= 0:
             await self.app(scope, receive, send)
             return
         from shared.http import envelope_response
 
         declared = dict(scope["headers"]).get(b"content-length")
-        too_large = InputTooLarge(f"request body over the limit of {self.max_bytes} bytes")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        too_large = InputTooLarge(f"request body over the limit of {limit} bytes")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await envelope_response(too_large)(scope, receive, send)
             return
         received = 0
@@ -210,7 +212,7 @@ class BodySizeLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 raise too_large
             return message
 

@@ -76,6 +76,11 @@ class SearchMemoryRequest(ApiRequest):
     include_tool_memory: bool = False
     tool_memory_limit_number: int = Field(6, ge=0, le=25)
     include_profile: bool = True  # the user's bound profiles, in profile_detail_list
+    # Knowledge bases searched beside the user's memories (their chunks among the memories),
+    # and skills (of those, else of all the project's) in skill_detail_list.
+    knowledgebase_ids: list[str] | None = Field(None, max_length=20)
+    include_skill: bool = False
+    skill_limit_number: int = Field(6, ge=0, le=25)
     return_matches: bool = True
     return_instruction: bool = False
     return_full_instruction: bool = False

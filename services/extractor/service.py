@@ -10,18 +10,20 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import httpx
 import numpy as np
 from sqlalchemy.orm import Session
 
 from services.extractor import profile_values, repository
 from services.extractor.consolidation import CosineLevels, Decision, Neighbour, UserLocks, decide
+from services.extractor.knowledge import Unreadable, chunks, fetch, skill_of, text_of
 from services.extractor.llm_extractor import extract_by_llm
 from services.extractor.profile import ATTRIBUTION, remainder
 from services.extractor.rules import extract_by_rules, title
 from services.extractor.schemas import ExtractedMemory, Turn
 from services.extractor.tools import tool_memories
 from shared.clock import now_ms
-from shared.db.models import Job, Memory, MemorySource, MemoryTag
+from shared.db.models import Job, KnowledgeFile, Memory, MemorySource, MemoryTag
 from shared.dead_letters import record_failure
 from shared.lexical import Terms, document_terms, spelled_date
 from shared.llm import Llm
@@ -35,7 +37,15 @@ from shared.metrics import LAG, MEMORIES_WRITTEN, project_label
 from shared.outbox import take_lease
 from shared.runtime import Runtime
 from shared.text import language
-from shared.vector_store import IndexedMemory, MemoryIndex, candidates, kind_group
+from shared.vector_store import (
+    KNOWLEDGE,
+    SKILLS,
+    IndexedMemory,
+    MemoryIndex,
+    candidates,
+    kind_group,
+    knowledge_user,
+)
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
@@ -180,6 +190,8 @@ class Extractor:
             ]
         if job.kind == "update":
             return self._reindex(task_id, job.project_id, edited)
+        if job.kind == "kb_file":
+            return self._index_file(task_id, job.project_id, job.conversation_id)
         extracted = extract(turns, runtime.llm)
         rows = _rows(job, extracted, now)
         texts = [_indexed_text(m) for m in rows]
@@ -253,6 +265,58 @@ class Extractor:
                 "messages": len(turns),
             },
         )
+        return True
+
+    def _index_file(self, task_id: str, project_id: str, file_id: str) -> bool:
+        """A knowledge base file read (fetched first when it came as a URL), cut into chunks
+        (a skill: one), embedded and indexed, all committed with the file's status in one
+        transaction: a file is completed with every chunk searchable, or failed with the
+        reason and nothing of it indexed."""
+        runtime, settings = self.runtime, self.runtime.settings
+        with runtime.db.session() as session:
+            row = session.get(KnowledgeFile, file_id)
+            found = row and (row.name, row.type, row.url, row.content, row.knowledgebase_id)
+        rows: list[Memory] = []
+        error = None
+        if found:
+            name, kind, url, data, knowledgebase_id = found
+            now = now_ms()
+            try:
+                if data is None and url:
+                    data = fetch(
+                        url,
+                        settings.allow_private_urls,
+                        settings.max_kb_file_bytes,
+                        settings.kb_fetch_timeout,
+                    )
+                rows = knowledge_rows(
+                    task_id, project_id, knowledgebase_id, file_id, name, kind, data or b"", now
+                )
+            except (Unreadable, httpx.HTTPError) as exc:
+                error = (
+                    f"{type(exc).__name__}: {exc}" if isinstance(exc, httpx.HTTPError) else str(exc)
+                )
+        vectors: np.ndarray | list[np.ndarray] = (
+            runtime.embedder.embed_passages([_indexed_text(m) for m in rows]) if rows else []
+        )
+        with runtime.db.transaction() as session:
+            hold_off_deletes(session, project_id)
+            job = repository.lock_job(session, task_id)
+            if job is None or job.status != "running":
+                return False
+            row = session.get(KnowledgeFile, file_id)  # None: deleted meanwhile
+            if row is not None:
+                row.status, row.error, row.update_time = (
+                    ("failed", error, now_ms()) if error else ("completed", None, now_ms())
+                )
+                if not error:
+                    session.add_all(rows)
+                    row.chunks, row.content = len(rows), None  # the chunks hold the text
+            job.status, job.update_time, job.error = "completed", now_ms(), None
+            job.dispatch_time = now_ms()
+            if row is not None and not error:
+                runtime.index.upsert(_indexed(rows, vectors))
+        log.info("indexed file", extra={"task_id": task_id, "chunks": len(rows), "error": error})
         return True
 
     def _reindex(self, task_id: str, project_id: str, ids: list[str]) -> bool:
@@ -412,4 +476,52 @@ def _indexed(
             _payload(m),
         )
         for m, v in zip(memories, vectors, strict=True)
+    ]
+
+
+def knowledge_rows(
+    task_id: str,
+    project_id: str,
+    knowledgebase_id: str,
+    file_id: str,
+    name: str,
+    kind: str,
+    data: bytes,
+    now: int,
+) -> list[Memory]:
+    """The file's memories: a document's chunks (kind knowledge), or a skill (kind skill, its
+    name the title, its description and procedure the text)."""
+    text = text_of(name, data)
+    if kind == "skill":
+        skill = skill_of(name, text)
+        pieces = [(skill.name, f"{skill.name}: {skill.description}\n\n{skill.body}".strip())]
+    else:
+        found = chunks(text)
+        pieces = [(f"{name} ({i}/{len(found)})", c) for i, c in enumerate(found, 1)]
+    if not pieces:
+        raise Unreadable(f"{name}: no text in it")
+    return [
+        Memory(
+            id=str(uuid.uuid5(NAMESPACE, f"{task_id}:{i}")),
+            project_id=project_id,
+            user_id=knowledge_user(knowledgebase_id),
+            conversation_id=file_id,
+            task_id=task_id,
+            memory_key=title[:200],
+            memory_value=value,
+            memory_type="LongTermMemory",
+            kind=SKILLS[0] if kind == "skill" else KNOWLEDGE[0],
+            status="activated",
+            confidence=1.0,
+            tags=[name[:200]],
+            info={"knowledgebase_id": knowledgebase_id, "file_id": file_id, "file_name": name},
+            create_time=now,
+            update_time=now,
+            context="",
+            sources=[],
+            tag_rows=[
+                MemoryTag(memory_id=str(uuid.uuid5(NAMESPACE, f"{task_id}:{i}")), tag=name[:200])
+            ],
+        )
+        for i, (title, value) in enumerate(pieces)
     ]

@@ -9,6 +9,7 @@ from services.gateway.chat.endpoints import router as chat_router
 from services.gateway.deps import Gateway
 from services.gateway.docs import install_docs
 from services.gateway.keys.service import KeyCache
+from services.gateway.knowledge.endpoints import router as knowledge_router
 from services.gateway.memories.endpoints import router as memories_router
 from services.gateway.memories.search_client import retriever_for
 from services.gateway.messages.endpoints import router as messages_router
@@ -68,7 +69,11 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
     )
     install_docs(app)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        larger={f"{API_PREFIX}/add/knowledgebase-file": settings.max_kb_request_bytes},
+    )
     install_metrics(
         app,
         "gateway",
@@ -78,6 +83,7 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
     app.include_router(memories_router, prefix=API_PREFIX)
     app.include_router(chat_router, prefix=API_PREFIX)
     app.include_router(profiles_router, prefix=API_PREFIX)
+    app.include_router(knowledge_router, prefix=API_PREFIX)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

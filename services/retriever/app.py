@@ -60,7 +60,7 @@ class IndexRequest(BaseModel):
 class IndexQuery(BaseModel):
     queries: list[IndexRequest]
     project_id: str
-    user_id: str
+    user_id: str | list[str]
     filter: dict[str, Any] | None = None
 
 

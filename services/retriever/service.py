@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 
 from services.retriever import instructions
 from services.retriever.ranking import (
@@ -17,8 +18,9 @@ from services.retriever.ranking import (
     without_names,
 )
 from shared.config import Settings
-from shared.db.models import Memory
+from shared.db.models import KnowledgeBase, Memory
 from shared.embeddings.base import Embedder
+from shared.errors import InvalidParameter, echo
 from shared.filters import MemoryFilter, parse_filter, scoped
 from shared.lexical import Terms, bm25_scores, document_terms, query_terms
 from shared.memories import load_memories, to_item
@@ -26,7 +28,16 @@ from shared.profiles import user_profiles
 from shared.runtime import Runtime
 from shared.schemas import RerankRequest, SearchMemoryRequest
 from shared.text import language
-from shared.vector_store import PREFERENCES, TOOLS, Candidate, MemoryIndex, Query
+from shared.vector_store import (
+    KNOWLEDGE,
+    PREFERENCES,
+    SKILLS,
+    TOOLS,
+    Candidate,
+    MemoryIndex,
+    Query,
+    knowledge_user,
+)
 
 # Candidates from each half: the model ranks best with room to reorder; more bought nothing
 # on LoCoMo (recall@10 the same at 50 and 100 from each half).
@@ -70,15 +81,16 @@ def gather_kinds(
     embedder: Embedder,
     query: str,
     project_id: str,
-    user_id: str,
+    user_id: str | list[str],
     flt: MemoryFilter | None,
     wanted: list[tuple[tuple[str, ...] | None, int]],
+    like: Pool | None = None,
 ) -> list[Pool]:
     """A pool per (kinds, size) in `wanted` (kinds None: facts, which come first), each kind
     in the same round trips. Words first: the subjects of the facts they find tell which names
     the query mentions, and those are left out of the embedding. Then the nearest by
     embedding, and the BM25 scores of those the words did not find, so every candidate has
-    both."""
+    both. `like`: a pool of the same query, whose embedding (and names) serve again."""
     terms = query_terms(query)
 
     def asked(by: np.ndarray | Terms) -> list[Query]:
@@ -89,8 +101,11 @@ def gather_kinds(
         if terms.indices
         else [[] for _ in wanted]
     )
-    names = named_subjects(query, {c.subject for c in by_words[0] if c.subject})
-    vector = embedder.embed_queries([without_names(query, names)])[0]
+    if like is None:
+        names = named_subjects(query, {c.subject for c in by_words[0] if c.subject})
+        vector = embedder.embed_queries([without_names(query, names)])[0]
+    else:
+        names, vector = like.names, like.vector
     by_meaning = index.query(asked(vector), project_id, user_id, flt)
     lexical = [{c.id: c.score for c in words} for words in by_words]
     cosines = [{c.id: c.score for c in meaning} for meaning in by_meaning]
@@ -131,7 +146,7 @@ def _with_vectors_where_words_repeat(
     pools: list[list[Candidate]],
     wanted: list[tuple[tuple[str, ...] | None, int]],
     project_id: str,
-    user_id: str,
+    user_id: str | list[str],
     flt: MemoryFilter | None,
 ) -> list[list[Candidate]]:
     """The candidates, those sharing their words with another given their embeddings (all
@@ -212,29 +227,31 @@ def _activated(
     return [kept[:limit] for kept, limit in zip(found, limits, strict=True)]
 
 
-def search_memories(
-    runtime: Runtime, project_id: str, request: SearchMemoryRequest
-) -> dict[str, Any]:
+Section = tuple[tuple[str, ...] | None, int, int]  # kinds (None: facts), candidates, limit
+
+
+def _found(
+    runtime: Runtime,
+    project_id: str,
+    users: str | list[str],
+    flt: MemoryFilter | None,
+    request: SearchMemoryRequest,
+    sections: list[Section],
+    like: Pool | None = None,
+) -> tuple[dict[tuple[str, ...] | None, list[tuple[Memory, float]]], Pool]:
+    """Each section's best memories of `users` with their relativity, and the first pool
+    (whose embedding of the query serves again)."""
     settings = runtime.settings
-    flt = scoped(parse_filter(request.filter), agent_id=request.agent_id, app_id=request.app_id)
-    embedder = runtime.embedder
-    span = cosine_span(embedder, settings)
-    # Facts first, then each other kind asked for: (kinds, candidates, limit).
-    sections: list[tuple[tuple[str, ...] | None, int, int]] = [
-        (None, POOL, request.memory_limit_number)
-    ]
-    if request.include_preference and request.preference_limit_number:
-        sections.append((PREFERENCES, KIND_POOL, request.preference_limit_number))
-    if request.include_tool_memory and request.tool_memory_limit_number:
-        sections.append((TOOLS, KIND_POOL, request.tool_memory_limit_number))
+    span = cosine_span(runtime.embedder, settings)
     pools = gather_kinds(
         runtime.index,
-        embedder,
+        runtime.embedder,
         request.query,
         project_id,
-        request.user_id,
+        users,
         flt,
         [(kinds, size) for kinds, size, _ in sections],
+        like,
     )
     rankings = [
         [
@@ -246,14 +263,49 @@ def search_memories(
         ]
         for pool in pools
     ]
-    found = dict(
-        zip(
-            [kinds for kinds, _, _ in sections],
-            _activated(runtime, project_id, rankings, [limit for _, _, limit in sections]),
-            strict=True,
+    rows = _activated(runtime, project_id, rankings, [limit for _, _, limit in sections])
+    return dict(zip([kinds for kinds, _, _ in sections], rows, strict=True)), pools[0]
+
+
+def _knowledge_owners(runtime: Runtime, project_id: str, request: SearchMemoryRequest) -> list[str]:
+    """The index users of the knowledge bases the search reads: those named, else (for
+    skills) all the project's."""
+    with runtime.db.session() as session:
+        known = set(
+            session.scalars(select(KnowledgeBase.id).where(KnowledgeBase.project_id == project_id))
         )
-    )
-    memories, preferences, tools = found[None], found.get(PREFERENCES, []), found.get(TOOLS, [])
+    named = request.knowledgebase_ids or []
+    unknown = [k for k in named if k not in known]
+    if unknown:
+        raise InvalidParameter("knowledgebase_ids", f"{echo(unknown[0])}: no such knowledge base")
+    return [knowledge_user(k) for k in (named or sorted(known))]
+
+
+def search_memories(
+    runtime: Runtime, project_id: str, request: SearchMemoryRequest
+) -> dict[str, Any]:
+    flt = scoped(parse_filter(request.filter), agent_id=request.agent_id, app_id=request.app_id)
+    # Facts first, then each other kind asked for.
+    sections: list[Section] = [(None, POOL, request.memory_limit_number)]
+    if request.include_preference and request.preference_limit_number:
+        sections.append((PREFERENCES, KIND_POOL, request.preference_limit_number))
+    if request.include_tool_memory and request.tool_memory_limit_number:
+        sections.append((TOOLS, KIND_POOL, request.tool_memory_limit_number))
+    found, pool = _found(runtime, project_id, request.user_id, flt, request, sections)
+    memories, preferences = found[None], found.get(PREFERENCES, [])
+    # Knowledge bases beside the user's memories: their chunks ranked with the facts, their
+    # skills apart.
+    shelves: list[Section] = []
+    if request.knowledgebase_ids:
+        shelves.append((KNOWLEDGE, POOL, request.memory_limit_number))
+    if request.include_skill and request.skill_limit_number:
+        shelves.append((SKILLS, KIND_POOL, request.skill_limit_number))
+    owners = _knowledge_owners(runtime, project_id, request) if shelves else []
+    if owners:
+        read, _ = _found(runtime, project_id, owners, None, request, shelves, like=pool)
+        found |= read
+        memories = sorted(memories + found.get(KNOWLEDGE, []), key=lambda m: -m[1])
+        memories = memories[: request.memory_limit_number]
     profiles = None
     if request.include_profile:
         with runtime.db.session() as session:
@@ -261,20 +313,21 @@ def search_memories(
     bearing = [m.memory_value for m, r in preferences if r >= NOTE_RELATIVITY]
     values = [m.memory_value for m, _ in memories]
     values += [p for p in bearing if p not in values]
+
+    def listed(kinds: tuple[str, ...], asked: bool) -> list[dict[str, Any]] | None:
+        return [to_item(m, r) for m, r in found.get(kinds, [])] if asked else None
+
     return {
         "memory_detail_list": [to_item(m, r) for m, r in memories]
         if request.return_matches
         else [],
         "message_detail_list": None,
-        "preference_detail_list": [to_item(m, r) for m, r in preferences]
-        if request.include_preference
-        else None,
+        "preference_detail_list": listed(PREFERENCES, request.include_preference),
         "preference_note": instructions.preference_note(request.query, bearing)
         if request.include_preference
         else None,
-        "tool_memory_detail_list": [to_item(m, r) for m, r in tools]
-        if request.include_tool_memory
-        else None,
+        "tool_memory_detail_list": listed(TOOLS, request.include_tool_memory),
+        "skill_detail_list": listed(SKILLS, request.include_skill),
         "profile_detail_list": profiles,
         "instruction": instructions.build("instruction", request.query, values, runtime.llm)
         if request.return_instruction

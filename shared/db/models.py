@@ -6,7 +6,17 @@ Times are epoch milliseconds so both SQLite and PostgreSQL store them the same w
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -199,5 +209,38 @@ class Profile(Base):
     subject_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     template_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    update_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class KnowledgeBase(Base):
+    """A project's set of documents and skills; its chunks are memories of the user
+    `kb:<id>` (kinds `knowledge` and `skill`), searched beside a user's when asked."""
+
+    __tablename__ = "knowledge_bases"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class KnowledgeFile(Base):
+    """A file of a knowledge base: its bytes kept until a job has parsed, chunked and indexed
+    them (`status` processing → completed, or failed with `error`)."""
+
+    __tablename__ = "knowledge_files"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(100))
+    knowledgebase_id: Mapped[str] = mapped_column(ID, index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(16))  # document | skill
+    url: Mapped[str | None] = mapped_column(Text)  # fetched by the worker
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    task_id: Mapped[str] = mapped_column(ID)
     create_time: Mapped[int] = mapped_column(BigInteger)
     update_time: Mapped[int] = mapped_column(BigInteger)

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from shared.config import Settings
 from shared.vector_store.base import (
+    KNOWLEDGE,
     PREFERENCES,
+    SKILLS,
     TOOLS,
     Candidate,
     IndexedMemory,
@@ -15,10 +17,14 @@ from shared.vector_store.base import (
     Query,
     candidates,
     kind_group,
+    knowledge_user,
 )
 
 __all__ = [
+    "KNOWLEDGE",
     "PREFERENCES",
+    "SKILLS",
+    "knowledge_user",
     "TOOLS",
     "kind_group",
     "Candidate",

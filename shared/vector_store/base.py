@@ -32,12 +32,19 @@ RANKING_FIELDS = ["conversation_id", "confidence", "create_time", "subject"]
 # them: points written before kinds existed carry no kind and are facts.
 PREFERENCES = ("explicit_preference", "implicit_preference")
 TOOLS = ("tool",)
-OTHER_KINDS = PREFERENCES + TOOLS
+KNOWLEDGE = ("knowledge",)  # a knowledge base's chunks (its user: knowledge_user(id))
+SKILLS = ("skill",)
+OTHER_KINDS = PREFERENCES + TOOLS + KNOWLEDGE + SKILLS
+
+
+def knowledge_user(knowledgebase_id: str) -> str:
+    """The user a knowledge base's chunks and skills belong to in the index and in SQL."""
+    return f"kb:{knowledgebase_id}"
 
 
 def kind_group(kind: str | None) -> tuple[str, ...] | None:
     """The kinds a memory of `kind` is compared and listed with (None: facts)."""
-    return next((group for group in (PREFERENCES, TOOLS) if kind in group), None)
+    return next((group for group in (PREFERENCES, TOOLS, KNOWLEDGE, SKILLS) if kind in group), None)
 
 
 @dataclass(frozen=True)
@@ -91,13 +98,21 @@ class MemoryWriter(Protocol):
 
 class MemoryIndex(MemoryWriter, Protocol):
     def query(
-        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+        self,
+        queries: list[Query],
+        project_id: str,
+        user_id: str | list[str],
+        flt: MemoryFilter | None,
     ) -> list[list[Candidate]]:
         """Each query's hits, best first, in one round trip."""
         ...
 
     def scores(
-        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+        self,
+        queries: list[Query],
+        project_id: str,
+        user_id: str | list[str],
+        flt: MemoryFilter | None,
     ) -> list[dict[str, float]]:
         """Each query's hits and their scores alone, without vectors or payload, in one round
         trip: for scoring memories already found (at 100k memories the edge index takes
@@ -157,14 +172,15 @@ class FilterDialect:
     def search_filter(
         self,
         project_id: str,
-        user_id: str,
+        user_id: str | list[str],
         flt: MemoryFilter | None,
         ids: list[str] | None = None,
         kinds: tuple[str, ...] | None = None,
     ) -> Any:
+        users = self.match(user_id) if isinstance(user_id, str) else self.match_any(user_id)
         must = [
             self.field(key="project_id", match=self.match(project_id)),
-            self.field(key="user_id", match=self.match(user_id)),
+            self.field(key="user_id", match=users),
             self.field(key="status", match=self.match("activated")),
         ]
         other = self.field(key="kind", match=self.match_any(list(kinds or OTHER_KINDS)))

@@ -96,14 +96,22 @@ class EdgeIndex:
         )
 
     def query(
-        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+        self,
+        queries: list[Query],
+        project_id: str,
+        user_id: str | list[str],
+        flt: MemoryFilter | None,
     ) -> list[list[Candidate]]:
         requests = [_request(q, project_id, user_id, flt, ranking=True) for q in queries]
         results = self._shard.query_batch(edge.QueryBatchRequest(requests))
         return [[to_candidate(p, _sparse_indices) for p in points] for points in results]
 
     def scores(
-        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+        self,
+        queries: list[Query],
+        project_id: str,
+        user_id: str | list[str],
+        flt: MemoryFilter | None,
     ) -> list[dict[str, float]]:
         requests = [_request(q, project_id, user_id, flt, ranking=False) for q in queries]
         results = self._shard.query_batch(edge.QueryBatchRequest(requests))
@@ -139,7 +147,7 @@ class EdgeIndex:
 
 
 def _request(
-    q: Query, project_id: str, user_id: str, flt: MemoryFilter | None, *, ranking: bool
+    q: Query, project_id: str, user_id: str | list[str], flt: MemoryFilter | None, *, ranking: bool
 ) -> edge.QueryRequest:
     """With `ranking`, the hits come with their vectors and what ranking reads of the payload
     (measured at 100k memories: making Python objects of those took half of a 50-hit query's

@@ -119,7 +119,11 @@ class QdrantClientIndex:
             self._client.delete(self.collection, points_selector=selector, wait=True)
 
     def query(
-        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+        self,
+        queries: list[Query],
+        project_id: str,
+        user_id: str | list[str],
+        flt: MemoryFilter | None,
     ) -> list[list[Candidate]]:
         requests = [_request(q, project_id, user_id, flt, ranking=True) for q in queries]
         with self._guard():
@@ -130,7 +134,11 @@ class QdrantClientIndex:
         ]
 
     def scores(
-        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+        self,
+        queries: list[Query],
+        project_id: str,
+        user_id: str | list[str],
+        flt: MemoryFilter | None,
     ) -> list[dict[str, float]]:
         requests = [_request(q, project_id, user_id, flt, ranking=False) for q in queries]
         with self._guard():
@@ -143,7 +151,7 @@ class QdrantClientIndex:
 
 
 def _request(
-    q: Query, project_id: str, user_id: str, flt: MemoryFilter | None, *, ranking: bool
+    q: Query, project_id: str, user_id: str | list[str], flt: MemoryFilter | None, *, ranking: bool
 ) -> models.QueryRequest:
     """With `ranking`, the hits come with their vectors (`q.vectors`, else their words) and
     what ranking reads of the payload."""

@@ -54,7 +54,11 @@ class RemoteIndex:
             )
 
     def query(
-        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+        self,
+        queries: list[Query],
+        project_id: str,
+        user_id: str | list[str],
+        flt: MemoryFilter | None,
     ) -> list[list[Candidate]]:
         found = self._client.call(
             "/internal/index/query",
@@ -93,7 +97,11 @@ class RemoteIndex:
         ]
 
     def scores(
-        self, queries: list[Query], project_id: str, user_id: str, flt: MemoryFilter | None
+        self,
+        queries: list[Query],
+        project_id: str,
+        user_id: str | list[str],
+        flt: MemoryFilter | None,
     ) -> list[dict[str, float]]:
         return [
             {c.id: c.score for c in hits} for hits in self.query(queries, project_id, user_id, flt)

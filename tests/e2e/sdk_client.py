@@ -1,6 +1,7 @@
 """Runs inside the official SDK's own environment (.venv-sdk): drives the service through
 `MemOSClient` and prints what it got back as JSON for the test to check."""
 
+import base64
 import json
 import os
 import sys
@@ -86,6 +87,41 @@ out["tool_page"] = [
 out["rerank"] = client.rerank(
     query="国庆去哪玩", documents=["用户对花生过敏。", "用户国庆节全家去三亚度假。"], top_n=1
 )
+# Knowledge bases: a document as JSON, a file as a form, searched beside the user's memories.
+kb = client.create_knowledgebase("出行规定", "公司差旅制度").data.id
+policy = "# 差旅\n\n国内出差住宿标准每晚不超过500元，需提前在系统中申请。".encode()
+added = client.add_knowledgebase_file_json(
+    kb,
+    [
+        {
+            "name": "policy.md",
+            "type": "document",
+            "content": "data:text/markdown;base64," + base64.b64encode(policy).decode(),
+        }
+    ],
+)
+with open("notes.txt", "w") as notes:
+    notes.write("报销需在出差结束后30天内提交。")
+formed = client.add_knowledgebase_file_form(kb, ["notes.txt"])
+file_ids = [f["id"] for f in added.data + formed.data]
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    files = client.get_knowledgebase_file(knowledgebase_id=kb).data.file_detail_list
+    if all(f.model_dump()["status"] != "processing" for f in files):
+        break
+    time.sleep(0.2)
+out["kb_files"] = sorted(
+    (f.model_dump()["name"], f.model_dump()["status"])
+    for f in client.get_knowledgebase_file(file_ids=file_ids).data.file_detail_list
+)
+out["kb_search"] = [
+    m.model_dump()["memory_value"]
+    for m in client.search_memory(
+        query="出差住酒店的标准是多少", user_id=user, knowledgebase_ids=[kb]
+    ).memories
+]
+out["kb_delete_file"] = client.delete_knowledgebase_file(file_ids[:1]).data.success
+out["kb_delete"] = client.delete_knowledgebase(kb).data.success
 deleted = client.delete_memory(memory_ids=[first])
 out["delete"] = deleted.success
 after = client.get_memory(user_id=user)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.process import post, run_service
 from tests.e2e.test_sdk import ROOT, SDK_PYTHON
@@ -72,6 +73,8 @@ def test_streamed_chat_and_a_client_that_goes_away(tmp_path: Path) -> None:
 
 
 def test_official_sdk_chat(tmp_path: Path) -> None:
+    if not SDK_PYTHON.exists():
+        pytest.fail("the SDK environment is missing: `make sdk` (part of `make test`) makes it")
     data = tmp_path / "data"
     with (
         fake_llm_server() as (llm, url),

@@ -84,4 +84,7 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     assert result["tool_page"] == [tool["id"]]
     (best,) = result["rerank"]["data"]["results"]
     assert (best["index"], best["document"]) == (1, "用户国庆节全家去三亚度假。")
+    assert result["kb_files"] == [["notes.txt", "completed"], ["policy.md", "completed"]]
+    assert any("500元" in value for value in result["kb_search"])
+    assert result["kb_delete_file"] is True and result["kb_delete"] is True
     assert result["delete"] is True and result["after_delete"] == 0
