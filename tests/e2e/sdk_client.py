@@ -84,6 +84,13 @@ out["tool_page"] = [
     m.model_dump()["id"]
     for m in client.get_memory(user_id="tool_user").data.tool_memory_detail_list or []
 ]
+feedback = client.add_feedback(
+    user_id="feedback_user", conversation_id="fb", feedback_content="我其实不喜欢吃辣"
+)
+out["feedback"] = wait_for(feedback.data.task_id)
+out["feedback_memories"] = [
+    m.model_dump()["memory_value"] for m in client.get_memory(user_id="feedback_user").memories
+]
 out["rerank"] = client.rerank(
     query="国庆去哪玩", documents=["用户对花生过敏。", "用户国庆节全家去三亚度假。"], top_n=1
 )

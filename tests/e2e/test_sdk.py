@@ -82,6 +82,8 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     )
     assert len(tool["sources"]) == 4 and 0 <= tool["relativity"] <= 1
     assert result["tool_page"] == [tool["id"]]
+    assert result["feedback"] == "completed"
+    assert result["feedback_memories"] == ["[user观点]用户其实不喜欢吃辣。"]
     (best,) = result["rerank"]["data"]["results"]
     assert (best["index"], best["document"]) == (1, "用户国庆节全家去三亚度假。")
     assert result["kb_files"] == [["notes.txt", "completed"], ["policy.md", "completed"]]
