@@ -2,16 +2,13 @@
 streamed as server-sent events, a client that goes away mid-stream, and the official SDK."""
 
 import json
-import os
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.e2e.process import post, run_service
-from tests.e2e.test_sdk import ROOT, SDK_PYTHON
+from tests.e2e.test_sdk import run_sdk
 from tests.fake_llm import fake_llm_server
 from tests.stack import GUIDE_MESSAGES
 
@@ -73,27 +70,13 @@ def test_streamed_chat_and_a_client_that_goes_away(tmp_path: Path) -> None:
 
 
 def test_official_sdk_chat(tmp_path: Path) -> None:
-    if not SDK_PYTHON.exists():
-        pytest.fail("the SDK environment is missing: `make sdk` (part of `make test`) makes it")
     data = tmp_path / "data"
     with (
         fake_llm_server() as (llm, url),
         run_service("serve", data, LLM_BASE_URL=url, LLM_MODEL="test-model") as service,
     ):
         llm.answers.extend(["去三亚吧。", "住 海边 的 酒店 。"])
-        key = (data / "api-key").read_text().strip()
-        env = {**os.environ, "MEMOS_API_KEY": key, "MEMOS_BASE_URL": service.api}
-        done = subprocess.run(
-            [str(SDK_PYTHON), str(ROOT / "tests" / "e2e" / "sdk_chat.py")],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-        assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
-        result = json.loads(lines[-1].removeprefix("RESULT "))
+        result = run_sdk("sdk_chat.py", service, data)
     assert result["response"] == "去三亚吧。"
     kinds = [e["type"] for e in result["events"]]
     assert kinds[0] == "reference" and kinds[-1] == "end" and kinds.count("text") == 5

@@ -8,35 +8,39 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.process import run_service
+from tests.e2e.process import Service, run_service
 from tests.stack import GUIDE_MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
 
 
-def test_official_sdk_round_trip(tmp_path: Path) -> None:
+def run_sdk(script: str, service: Service, data: Path, *args: str) -> dict:
+    """A script of tests/e2e run by the SDK's own Python against `service`: what it printed
+    after RESULT, as JSON."""
     if not SDK_PYTHON.exists():
         pytest.fail("the SDK environment is missing: `make sdk` (part of `make test`) makes it")
+    key = (data / "api-key").read_text().strip()
+    done = subprocess.run(
+        [str(SDK_PYTHON), str(ROOT / "tests" / "e2e" / script), *args],
+        cwd=data.parent,
+        env={**os.environ, "MEMOS_API_KEY": key, "MEMOS_BASE_URL": service.api},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
+    result: dict = json.loads(lines[-1].removeprefix("RESULT "))
+    return result
+
+
+def test_official_sdk_round_trip(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with run_service("serve", data) as service:
-        key = (data / "api-key").read_text().strip()
-        env = {**os.environ, "MEMOS_API_KEY": key, "MEMOS_BASE_URL": service.api}
-        done = subprocess.run(
-            [
-                str(SDK_PYTHON),
-                str(ROOT / "tests" / "e2e" / "sdk_client.py"),
-                json.dumps(GUIDE_MESSAGES, ensure_ascii=False),
-            ],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+        result = run_sdk(
+            "sdk_client.py", service, data, json.dumps(GUIDE_MESSAGES, ensure_ascii=False)
         )
-        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-        assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
-        result = json.loads(lines[-1].removeprefix("RESULT "))
 
     assert result["add"]["success"] is True and result["add"]["task_id"]
     assert result["status"] == "completed"
