@@ -52,8 +52,13 @@ class Decision:
     target: Neighbour | None = None
 
 
-def initial_type(value: str, speaker: str) -> str:
-    """A profile fact the user stated is UserMemory; the rest starts as WorkingMemory."""
+def initial_type(value: str, speaker: str, kind: str | None = "fact") -> str:
+    """A preference, or a profile fact the user stated, is UserMemory; a tool memory (what a
+    tool once did stays true) LongTermMemory; the rest starts as WorkingMemory."""
+    if kind in PREFERENCES:
+        return "UserMemory"
+    if kind in TOOLS:
+        return "LongTermMemory"
     return "UserMemory" if speaker == "user" and is_profile_fact(value) else "WorkingMemory"
 
 
@@ -83,15 +88,8 @@ def decide_by_rules(
     the same thing, preferences.py), by a statement that is not unrelated (above the
     embedder's level for unrelated text). Preferences are lasting facts about the user; a
     tool memory (what a tool did for a request) is lasting and never outdated."""
-    preference = memory.kind in PREFERENCES
-    tool = memory.kind in TOOLS
-    kind = (
-        "UserMemory"
-        if preference
-        else "LongTermMemory"
-        if tool
-        else initial_type(memory.memory_value, speaker)
-    )
+    preference, tool = memory.kind in PREFERENCES, memory.kind in TOOLS
+    kind = initial_type(memory.memory_value, speaker, memory.kind)
 
     def contrary(newer: str, older: str) -> bool:
         if tool:

@@ -222,11 +222,7 @@ def extract_memories(llm: Llm | None, request: ExtractMemoryRequest) -> dict[str
         return {
             "memory_key": m.key,
             "memory_value": m.value,
-            "memory_type": initial_type(m.value, m.speaker)
-            if m.kind == "fact"
-            else "LongTermMemory"
-            if m.kind in TOOLS
-            else "UserMemory",
+            "memory_type": initial_type(m.value, m.speaker, m.kind),
             "memory_time": m.memory_time,
             "confidence": m.confidence,
             "tags": m.tags,
