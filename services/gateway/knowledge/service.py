@@ -62,12 +62,6 @@ def _knowledgebase(session: Session, project_id: str, knowledgebase_id: str) -> 
     return found
 
 
-def known_ids(session: Session, project_id: str) -> list[str]:
-    return list(
-        session.scalars(select(KnowledgeBase.id).where(KnowledgeBase.project_id == project_id))
-    )
-
-
 def delete(db: Database, retriever: Retriever, project_id: str, knowledgebase_id: str) -> None:
     """The knowledge base, its files, and their chunks in SQL and in the index."""
     with db.transaction() as session:
