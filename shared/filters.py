@@ -9,7 +9,7 @@ reaches SQL or Qdrant cannot fail there: the limits below are checked first.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
@@ -53,6 +53,9 @@ class MemoryFilter:
     # Conditions every memory meets beside the client's filter: a request's agent_id and
     # app_id, each "in" the values it names.
     scope: tuple[Condition, ...] = ()
+    # Beside the user's own memories, those other users shared with one of these audiences
+    # (Memory.shared_with): "public", or a knowledge base's "kb:<id>". Search only.
+    audiences: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> "MemoryFilter":
@@ -64,7 +67,12 @@ class MemoryFilter:
                 for c in items
             )
 
-        return cls(raw["mode"], read(raw["conditions"]), read(raw.get("scope", [])))
+        return cls(
+            raw["mode"],
+            read(raw["conditions"]),
+            read(raw.get("scope", [])),
+            tuple(raw.get("audiences", ())),
+        )
 
 
 MAX_SCOPE = 100  # values of one scoping field (agent_id, app_id)
@@ -82,11 +90,12 @@ def scoped(flt: MemoryFilter | None, **fields: str | list[str] | None) -> Memory
             scope.append(Condition(field, "in", tuple(_checked_text(field, v) for v in values)))
     if not scope:
         return flt
-    return (
-        MemoryFilter(flt.mode, flt.conditions, tuple(scope))
-        if flt
-        else MemoryFilter("and", (), tuple(scope))
-    )
+    return replace(flt or MemoryFilter("and", ()), scope=tuple(scope))
+
+
+def shared_with(flt: MemoryFilter | None, audiences: list[str]) -> MemoryFilter:
+    """`flt` widened to the memories other users shared with `audiences`."""
+    return replace(flt or MemoryFilter("and", ()), audiences=tuple(audiences))
 
 
 def _bad(reason: str, field: str = "filter") -> InvalidParameter:

@@ -7,9 +7,11 @@ from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, inspect,
 from sqlalchemy.orm import Session, joinedload
 
 from shared.db.info_match import info_equals
-from shared.db.models import Deletion, Job, Memory, MemorySource, MemoryTag
+from shared.db.models import Deletion, Job, KnowledgeBase, Memory, MemorySource, MemoryTag
+from shared.db.session import Database
+from shared.errors import InvalidParameter, echo
 from shared.filters import Condition, MemoryFilter, parse_filter
-from shared.vector_store import PREFERENCES
+from shared.vector_store import PREFERENCES, PUBLIC, knowledgebase_of
 
 # Deletes take this lock alone per project, jobs' final writes share it: a delete waits for
 # the final writes in progress and a final write for the delete, so neither misses the
@@ -150,7 +152,33 @@ def copy_of(memory: Memory, memory_id: str, **changes: Any) -> Memory:
     return copy
 
 
-def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
+def knowledgebases(db: Database, project_id: str, named: list[str] | None, field: str) -> list[str]:
+    """The knowledge bases `named`, each one the project's (else 40000 naming `field`), or
+    all the project's when none are named."""
+    with db.session() as session:
+        known = set(
+            session.scalars(select(KnowledgeBase.id).where(KnowledgeBase.project_id == project_id))
+        )
+    unknown = [k for k in named or [] if k not in known]
+    if unknown:
+        raise InvalidParameter(field, f"{echo(unknown[0])}: no such knowledge base here")
+    return list(named) if named else sorted(known)
+
+
+def _found_as(memory: Memory, viewer: str) -> str:
+    """Why a search for `viewer` found the memory: it is the user's own, or in the project's
+    public memory, or in a knowledge base searched."""
+    if memory.user_id == viewer:
+        return "user"
+    return "public" if PUBLIC in memory.shared_with else "knowledgebase"
+
+
+def to_item(
+    memory: Memory, relativity: float | None = None, viewer: str | None = None
+) -> dict[str, Any]:
+    """The API's memory item; for a search by `viewer`, a memory another user shared shows
+    why it was found (`scope`) and not the messages it came from."""
+    knowledgebase = knowledgebase_of(memory.user_id)
     item = {
         "id": memory.id,
         "memory_key": memory.memory_key,
@@ -178,6 +206,16 @@ def to_item(memory: Memory, relativity: float | None = None) -> dict[str, Any]:
             for s in memory.sources
         ],
     }
+    item["public"] = PUBLIC in memory.shared_with
+    item["knowledgebase_ids"] = (
+        [knowledgebase]
+        if knowledgebase
+        else [k for k in map(knowledgebase_of, memory.shared_with) if k]
+    )
+    if viewer is not None:
+        item["scope"] = _found_as(memory, viewer)
+        if item["scope"] != "user":
+            item["sources"] = []
     if memory.kind in PREFERENCES:  # the fields MemOS clients read of a preference
         item |= {"preference_type": memory.kind, "preference": memory.memory_value}
     if relativity is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.extractor import profile_values, repository
@@ -23,7 +24,7 @@ from services.extractor.rules import extract_by_rules, title
 from services.extractor.schemas import ExtractedMemory, Turn
 from services.extractor.tools import tool_memories
 from shared.clock import now_ms
-from shared.db.models import Job, KnowledgeFile, Memory, MemorySource, MemoryTag
+from shared.db.models import Job, KnowledgeBase, KnowledgeFile, Memory, MemorySource, MemoryTag
 from shared.dead_letters import record_failure
 from shared.lexical import Terms, document_terms, spelled_date
 from shared.llm import Llm
@@ -39,12 +40,15 @@ from shared.runtime import Runtime
 from shared.text import language
 from shared.vector_store import (
     KNOWLEDGE,
+    PREFERENCES,
+    PUBLIC,
     SKILLS,
     IndexedMemory,
     MemoryIndex,
     candidates,
     kind_group,
     knowledge_user,
+    knowledgebase_of,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,11 @@ def extract(turns: list[Turn], llm: Llm | None) -> list[ExtractedMemory]:
     return said + tool_memories(turns)
 
 
-def _rows(job: Job, extracted: list[ExtractedMemory], now: int) -> list[Memory]:
+def _rows(
+    job: Job, extracted: list[ExtractedMemory], audiences: list[str], now: int
+) -> list[Memory]:
+    """The job's memories; `audiences`: who else the add let find them (its facts and tool
+    memories; a user's preferences are about that user and stay theirs)."""
     attrs = job.attributes or {}
     rows = []
     for index, item in enumerate(extracted):
@@ -85,6 +93,7 @@ def _rows(job: Job, extracted: list[ExtractedMemory], now: int) -> list[Memory]:
             subject=item.subject,
             context=item.context,
             kind=item.kind,
+            shared_with=[] if item.kind in PREFERENCES else audiences,
         )
         memory.sources = [
             MemorySource(memory_id=memory_id, message_id=source, position=i)
@@ -135,6 +144,7 @@ def _payload(memory: Memory) -> dict[str, Any]:
         "update_time": memory.update_time,
         "subject": memory.subject,
         "kind": memory.kind,
+        "shared_with": memory.shared_with,
     }
 
 
@@ -183,6 +193,7 @@ class Extractor:
                 return False  # done, or running on another worker now
             job.attempts += 1
             edited = list((job.attributes or {}).get("memory_ids", []))
+            audiences = _live(session, job)
             messages = {m.id: m for m in repository.job_messages(session, task_id)}
             turns = [
                 Turn(m.id, m.role, m.content, m.chat_time, m.tool_calls, m.tool_call_id)
@@ -193,7 +204,7 @@ class Extractor:
         if job.kind == "kb_file":
             return self._index_file(task_id, job.project_id, job.conversation_id)
         extracted = extract(turns, runtime.llm)
-        rows = _rows(job, extracted, now)
+        rows = _rows(job, extracted, audiences, now)
         texts = [_indexed_text(m) for m in rows]
         vectors: np.ndarray | list[np.ndarray] = embedder.embed_passages(texts) if rows else []
         terms = {m.id: document_terms(_lexical_text(m)) for m in rows}
@@ -349,6 +360,22 @@ class Extractor:
         return True
 
 
+def _live(session: Session, job: Job) -> list[str]:
+    """The audiences the job's add shared with, less knowledge bases deleted since."""
+    audiences: list[str] = list((job.attributes or {}).get("shared_with", []))
+    named = [k for k in map(knowledgebase_of, audiences) if k]
+    if not named:
+        return audiences
+    live = set(
+        session.scalars(
+            select(KnowledgeBase.id).where(
+                KnowledgeBase.project_id == job.project_id, KnowledgeBase.id.in_(named)
+            )
+        )
+    )
+    return [a for a in audiences if knowledgebase_of(a) in live or a == PUBLIC]
+
+
 def _neighbours(
     session: Session,
     index: MemoryIndex,
@@ -457,6 +484,8 @@ def _merge(existing: Memory, duplicate: Memory, now: int) -> None:
             existing.tag_rows.append(MemoryTag(memory_id=existing.id, tag=tag))
     if existing.memory_type == "WorkingMemory":
         existing.memory_type = "LongTermMemory"
+    # Said again by an add that shares it: shared with whom that add allowed too.
+    existing.shared_with = list(dict.fromkeys([*existing.shared_with, *duplicate.shared_with]))
     existing.update_time = now
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from services.retriever import instructions
 from services.retriever.ranking import (
@@ -18,12 +17,11 @@ from services.retriever.ranking import (
     without_names,
 )
 from shared.config import Settings
-from shared.db.models import KnowledgeBase, Memory
+from shared.db.models import Memory
 from shared.embeddings.base import Embedder
-from shared.errors import InvalidParameter, echo
-from shared.filters import MemoryFilter, parse_filter, scoped
+from shared.filters import MemoryFilter, parse_filter, scoped, shared_with
 from shared.lexical import Terms, bm25_scores, document_terms, query_terms
-from shared.memories import load_memories, to_item
+from shared.memories import knowledgebases, load_memories, to_item
 from shared.profiles import user_profiles
 from shared.runtime import Runtime
 from shared.schemas import RerankRequest, SearchMemoryRequest
@@ -31,6 +29,7 @@ from shared.text import language
 from shared.vector_store import (
     KNOWLEDGE,
     PREFERENCES,
+    PUBLIC,
     SKILLS,
     TOOLS,
     Candidate,
@@ -267,24 +266,20 @@ def _found(
     return dict(zip([kinds for kinds, _, _ in sections], rows, strict=True)), pools[0]
 
 
-def _knowledge_owners(runtime: Runtime, project_id: str, request: SearchMemoryRequest) -> list[str]:
-    """The index users of the knowledge bases the search reads: those named, else (for
-    skills) all the project's."""
-    with runtime.db.session() as session:
-        known = set(
-            session.scalars(select(KnowledgeBase.id).where(KnowledgeBase.project_id == project_id))
-        )
-    named = request.knowledgebase_ids or []
-    unknown = [k for k in named if k not in known]
-    if unknown:
-        raise InvalidParameter("knowledgebase_ids", f"{echo(unknown[0])}: no such knowledge base")
-    return [knowledge_user(k) for k in (named or sorted(known))]
-
-
 def search_memories(
     runtime: Runtime, project_id: str, request: SearchMemoryRequest
 ) -> dict[str, Any]:
     flt = scoped(parse_filter(request.filter), agent_id=request.agent_id, app_id=request.app_id)
+    named = request.knowledgebase_ids or []
+    # Knowledge bases read: those named, else (for skills) all the project's.
+    shelved = (
+        knowledgebases(runtime.db, project_id, named, "knowledgebase_ids")
+        if named or request.include_skill
+        else []
+    )
+    # The user's memories, and those other users shared with the project's public memory or
+    # with a knowledge base named.
+    flt = shared_with(flt, [PUBLIC, *map(knowledge_user, named)])
     # Facts first, then each other kind asked for.
     sections: list[Section] = [(None, POOL, request.memory_limit_number)]
     if request.include_preference and request.preference_limit_number:
@@ -300,7 +295,7 @@ def search_memories(
         shelves.append((KNOWLEDGE, POOL, request.memory_limit_number))
     if request.include_skill and request.skill_limit_number:
         shelves.append((SKILLS, KIND_POOL, request.skill_limit_number))
-    owners = _knowledge_owners(runtime, project_id, request) if shelves else []
+    owners = [knowledge_user(k) for k in shelved] if shelves else []
     if owners:
         read, _ = _found(runtime, project_id, owners, None, request, shelves, like=pool)
         found |= read
@@ -314,13 +309,14 @@ def search_memories(
     values = [m.memory_value for m, _ in memories]
     values += [p for p in bearing if p not in values]
 
+    def item(memory: Memory, relativity: float) -> dict[str, Any]:
+        return to_item(memory, relativity, viewer=request.user_id)
+
     def listed(kinds: tuple[str, ...], asked: bool) -> list[dict[str, Any]] | None:
-        return [to_item(m, r) for m, r in found.get(kinds, [])] if asked else None
+        return [item(m, r) for m, r in found.get(kinds, [])] if asked else None
 
     return {
-        "memory_detail_list": [to_item(m, r) for m, r in memories]
-        if request.return_matches
-        else [],
+        "memory_detail_list": [item(m, r) for m, r in memories] if request.return_matches else [],
         "message_detail_list": None,
         "preference_detail_list": listed(PREFERENCES, request.include_preference),
         "preference_note": instructions.preference_note(request.query, bearing)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -154,6 +155,9 @@ class Memory(Base):
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Who else finds it in search beside its user, as the add that produced it allowed:
+    # "public" (every user of the project), "kb:<id>" (searches of that knowledge base).
+    shared_with: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     create_time: Mapped[int] = mapped_column(BigInteger)
     update_time: Mapped[int] = mapped_column(BigInteger)
     # An archived memory points at the memory that replaced it: the history of a fact.

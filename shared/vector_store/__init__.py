@@ -9,6 +9,7 @@ from shared.config import Settings
 from shared.vector_store.base import (
     KNOWLEDGE,
     PREFERENCES,
+    PUBLIC,
     SKILLS,
     TOOLS,
     Candidate,
@@ -18,13 +19,16 @@ from shared.vector_store.base import (
     candidates,
     kind_group,
     knowledge_user,
+    knowledgebase_of,
 )
 
 __all__ = [
     "KNOWLEDGE",
     "PREFERENCES",
     "SKILLS",
+    "PUBLIC",
     "knowledge_user",
+    "knowledgebase_of",
     "TOOLS",
     "kind_group",
     "Candidate",

@@ -25,6 +25,7 @@ KEYWORD_FIELDS = (
     "agent_id",
     "app_id",
     "tags",
+    "shared_with",
 )
 INTEGER_FIELDS = ("create_time", "update_time")
 RANKING_FIELDS = ["conversation_id", "confidence", "create_time", "subject"]
@@ -37,9 +38,18 @@ SKILLS = ("skill",)
 OTHER_KINDS = PREFERENCES + TOOLS + KNOWLEDGE + SKILLS
 
 
+PUBLIC = "public"  # the audience of a project's public memory (Memory.shared_with)
+
+
 def knowledge_user(knowledgebase_id: str) -> str:
-    """The user a knowledge base's chunks and skills belong to in the index and in SQL."""
+    """The user a knowledge base's chunks and skills belong to in the index and in SQL, and
+    the audience (Memory.shared_with) of the memories shared with it."""
     return f"kb:{knowledgebase_id}"
+
+
+def knowledgebase_of(owner: str) -> str | None:
+    """The knowledge base a `knowledge_user` (or audience) names; None for anything else."""
+    return owner[3:] if owner.startswith("kb:") else None
 
 
 def kind_group(kind: str | None) -> tuple[str, ...] | None:
@@ -178,9 +188,13 @@ class FilterDialect:
         kinds: tuple[str, ...] | None = None,
     ) -> Any:
         users = self.match(user_id) if isinstance(user_id, str) else self.match_any(user_id)
+        owners = self.field(key="user_id", match=users)
+        if flt is not None and flt.audiences:
+            shared = self.field(key="shared_with", match=self.match_any(list(flt.audiences)))
+            owners = self.filter(should=[owners, shared])
         must = [
             self.field(key="project_id", match=self.match(project_id)),
-            self.field(key="user_id", match=users),
+            owners,
             self.field(key="status", match=self.match("activated")),
         ]
         other = self.field(key="kind", match=self.match_any(list(kinds or OTHER_KINDS)))

@@ -55,17 +55,18 @@ class EdgeIndex:
                     f"({exc}); move it away to re-index"
                 ) from exc
             self._index_backlog()
-            return
-        path.mkdir(parents=True, exist_ok=True)
-        self._shard = edge.EdgeShard.create(str(path), config)
-        for field in KEYWORD_FIELDS:
-            self._shard.update(
-                edge.UpdateOperation.create_field_index(field, edge.PayloadSchemaType.Keyword)
-            )
-        for field in INTEGER_FIELDS:
-            self._shard.update(
-                edge.UpdateOperation.create_field_index(field, edge.PayloadSchemaType.Integer)
-            )
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            self._shard = edge.EdgeShard.create(str(path), config)
+        # Fields a later version filters on are indexed in an index made before it.
+        indexed = self._shard.info().payload_schema
+        for fields, schema in (
+            (KEYWORD_FIELDS, edge.PayloadSchemaType.Keyword),
+            (INTEGER_FIELDS, edge.PayloadSchemaType.Integer),
+        ):
+            for field in fields:
+                if field not in indexed:
+                    self._shard.update(edge.UpdateOperation.create_field_index(field, schema))
 
     def upsert(self, items: list[IndexedMemory]) -> None:
         if items:

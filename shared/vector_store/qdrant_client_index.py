@@ -57,36 +57,39 @@ class QdrantClientIndex:
     def _ensure_collection(self, dim: int) -> None:
         with self._guard():
             if self._client.collection_exists(self.collection):
-                params = self._client.get_collection(self.collection).config.params
-                vectors = params.vectors  # named vectors, as made below
+                found = self._client.get_collection(self.collection)
+                vectors = found.config.params.vectors  # named vectors, as made below
                 size = (
                     vectors[DENSE].size if isinstance(vectors, dict) and DENSE in vectors else None
                 )
-                if size != dim or LEXICAL not in (params.sparse_vectors or {}):
+                if size != dim or LEXICAL not in (found.config.params.sparse_vectors or {}):
                     raise RuntimeError(
                         f"collection '{self.collection}' is not laid out for this version "
                         f"({size}-d dense vectors, {dim}-d expected, and a '{LEXICAL}' sparse "
                         "vector): set QDRANT_COLLECTION to a new name or re-index"
                     )
-                return
-            self._client.create_collection(
-                self.collection,
-                vectors_config={
-                    DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                },
-                sparse_vectors_config={
-                    LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)
-                },
-            )
-            if not self.local:
-                for field in KEYWORD_FIELDS:
-                    self._client.create_payload_index(
-                        self.collection, field, models.PayloadSchemaType.KEYWORD
-                    )
-                for field in INTEGER_FIELDS:
-                    self._client.create_payload_index(
-                        self.collection, field, models.PayloadSchemaType.INTEGER
-                    )
+                indexed = set(found.payload_schema)
+            else:
+                self._client.create_collection(
+                    self.collection,
+                    vectors_config={
+                        DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                    },
+                    sparse_vectors_config={
+                        LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                    },
+                )
+                indexed = set()
+            if self.local:
+                return  # local mode keeps no payload indexes
+            # Fields a later version filters on are indexed in a collection made before it.
+            for fields, schema in (
+                (KEYWORD_FIELDS, models.PayloadSchemaType.KEYWORD),
+                (INTEGER_FIELDS, models.PayloadSchemaType.INTEGER),
+            ):
+                for field in fields:
+                    if field not in indexed:
+                        self._client.create_payload_index(self.collection, field, schema)
 
     def upsert(self, items: list[IndexedMemory]) -> None:
         if not items:

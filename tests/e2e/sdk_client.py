@@ -127,6 +127,22 @@ out["kb_search"] = [
         query="出差住酒店的标准是多少", user_id=user, knowledgebase_ids=[kb]
     ).memories
 ]
+# An add shared with the project's public memory and the knowledge base: another user finds it.
+shared = client.add_message(
+    messages=[{"role": "user", "content": "本季度报销截止时间是6月25日。"}],
+    user_id="sharer",
+    conversation_id="notice",
+    allow_public=True,
+    allow_knowledgebase_ids=[kb],
+)
+out["shared"], out["kb"] = wait_for(shared.data.task_id), kb
+out["shared_search"] = [
+    (m["memory_value"], m["scope"], m["public"], m["knowledgebase_ids"])
+    for m in (
+        x.model_dump()
+        for x in client.search_memory(query="报销截止时间是哪天", user_id="colleague").memories
+    )
+]
 out["kb_delete_file"] = client.delete_knowledgebase_file(file_ids[:1]).data.success
 out["kb_delete"] = client.delete_knowledgebase(kb).data.success
 deleted = client.delete_memory(memory_ids=[first])

@@ -92,5 +92,11 @@ def test_official_sdk_round_trip(tmp_path: Path) -> None:
     assert (best["index"], best["document"]) == (1, "用户国庆节全家去三亚度假。")
     assert result["kb_files"] == [["notes.txt", "completed"], ["policy.md", "completed"]]
     assert any("500元" in value for value in result["kb_search"])
+    assert result["shared"] == "completed"
+    assert [["public", True, [result["kb"]]]] == [
+        [scope, public, kbs]
+        for value, scope, public, kbs in result["shared_search"]
+        if "6月25日" in value
+    ]
     assert result["kb_delete_file"] is True and result["kb_delete"] is True
     assert result["delete"] is True and result["after_delete"] == 0

@@ -209,3 +209,58 @@ def test_urls_are_fetched_and_private_ones_refused(stack: Stack, page_server, mo
     assert fetched["status"] == "completed" and fetched["url"].endswith("/moved")
     found = stack.search("anyone", "expense report deadline", knowledgebase_ids=[kb])
     assert "30 days" in found["memory_detail_list"][0]["memory_value"]
+
+
+def test_adds_share_memories_with_the_project_and_knowledge_bases(stack: Stack) -> None:
+    """allow_public: every user of the project finds what the add produced; a knowledge base
+    in allow_knowledgebase_ids: searches of it find it. Not the messages behind it, not the
+    user's preferences; gone when the user is erased, unshared when the base is deleted."""
+    kb = knowledgebase(stack)
+    alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
+
+    def said(user: str, text: str, **sharing) -> None:
+        task = stack.add(user, "c1", [{"role": "user", "content": text}], **sharing)["task_id"]
+        assert stack.wait(task) == "completed"
+
+    said(alice, "本季度报销截止时间是6月25日。我喜欢吃辣的菜。", allow_public=True)
+    said(alice, "The office wifi password is kept by the front desk.", allow_knowledgebase_ids=[kb])
+    said(alice, "My salary is paid on the 10th of each month.")
+
+    def found(user: str, query: str, **extra) -> list[dict]:
+        return stack.search(user, query, relativity=0.0, **extra)["memory_detail_list"]
+
+    public = [m for m in found(bob, "报销截止时间是什么时候？") if "6月25日" in m["memory_value"]]
+    assert public and public[0]["scope"] == "public" and public[0]["public"] is True
+    assert public[0]["sources"] == []  # Alice's messages stay hers
+    own = [m for m in found(alice, "报销截止时间") if "6月25日" in m["memory_value"]]
+    assert own[0]["scope"] == "user" and own[0]["sources"][0]["content"].startswith("本季度")
+    # Preferences are about their user: not shared.
+    tastes = stack.search(bob, "我喜欢吃什么菜？")["preference_detail_list"]
+    assert all("辣" not in p["preference"] for p in tastes)
+    # Private memories stay private; a knowledge base's only to searches of it.
+    assert not any("salary" in m["memory_value"] for m in found(bob, "When is the salary paid?"))
+    wifi = "Who keeps the office wifi password?"
+    assert not any("wifi" in m["memory_value"] for m in found(bob, wifi))
+    shelved = [m for m in found(bob, wifi, knowledgebase_ids=[kb]) if "wifi" in m["memory_value"]]
+    assert shelved and shelved[0]["scope"] == "knowledgebase"
+    assert shelved[0]["knowledgebase_ids"] == [kb] and shelved[0]["sources"] == []
+
+    unknown = stack.post(
+        "/add/message",
+        {
+            "user_id": alice,
+            "conversation_id": "c1",
+            "messages": [{"role": "user", "content": "x"}],
+            "allow_knowledgebase_ids": ["nope"],
+        },
+    ).json()
+    assert unknown["code"] == 40000 and "allow_knowledgebase_ids" in unknown["message"]
+
+    # The knowledge base deleted: Alice's memory is hers still, shared with it no more.
+    stack.ok("/delete/knowledgebase", {"knowledgebase_id": kb})
+    mine = stack.ok("/get/memory", {"user_id": alice, "size": 50})["memory_detail_list"]
+    wifi_memory = next(m for m in mine if "wifi" in m["memory_value"])
+    assert wifi_memory["knowledgebase_ids"] == [] and wifi_memory["public"] is False
+    # Alice erased: what she shared is gone with her.
+    stack.ok("/delete/user", {"user_id": alice})
+    assert not any("6月25日" in m["memory_value"] for m in found(bob, "报销截止时间是什么时候？"))

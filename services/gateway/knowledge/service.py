@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from services.extractor.knowledge import FORMATS, suffix
@@ -78,6 +78,15 @@ def delete(db: Database, retriever: Retriever, project_id: str, knowledgebase_id
             select(KnowledgeFile).where(KnowledgeFile.knowledgebase_id == knowledgebase_id)
         ):
             session.delete(row)
+        # Users' memories shared with it stay theirs, shared with it no more. Their index
+        # points keep the audience: no search can name a knowledge base that is gone.
+        for memory in session.scalars(
+            select(Memory).where(
+                Memory.project_id == project_id,
+                cast(Memory.shared_with, String).like(f'%"{owner}"%'),
+            )
+        ):
+            memory.shared_with = [a for a in memory.shared_with if a != owner]
         session.delete(knowledgebase)
     retriever.delete_user(project_id, owner)
 

@@ -15,6 +15,7 @@ from services.gateway.messages.schemas import (
 )
 from shared.db.models import Message
 from shared.http import JSONBytes, ok
+from shared.memories import knowledgebases
 
 router = APIRouter()
 # A client's name for one add: the same key sent again is a retry, whatever the time.
@@ -28,6 +29,14 @@ async def _add(
     kind: str,
     idempotency_key: str | None,
 ) -> JSONBytes:
+    if request.allow_knowledgebase_ids:
+        await asyncio.to_thread(
+            knowledgebases,
+            gateway.runtime.db,
+            project_id,
+            request.allow_knowledgebase_ids,
+            "allow_knowledgebase_ids",
+        )
     accepted = await asyncio.wrap_future(
         gateway.ingest.submit(project_id, request, kind, idempotency_key)
     )
@@ -87,6 +96,8 @@ async def add_feedback(
         messages=[ChatMessage(role="user", content=body.feedback_content)],
         agent_id=body.agent_id,
         app_id=body.app_id,
+        allow_public=body.allow_public,
+        allow_knowledgebase_ids=body.allow_knowledgebase_ids,
     )
     return await _add(gateway, project.project_id, request, "feedback", idempotency_key)
 

@@ -46,6 +46,7 @@ from shared.errors import (
 from shared.metrics import ADDS_PER_COMMIT
 from shared.outbox import publish
 from shared.runtime import Runtime
+from shared.vector_store import PUBLIC, knowledge_user
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1c4a52-7d0e-4c1e-9a57-1f0f3b0c8d21")
@@ -137,6 +138,13 @@ def check_idempotency_key(key: str | None) -> None:
         )
 
 
+def _audiences(request: AddMessageRequest) -> list[str]:
+    """Who else the add lets find its memories (Memory.shared_with)."""
+    return ([PUBLIC] if request.allow_public else []) + [
+        knowledge_user(k) for k in dict.fromkeys(request.allow_knowledgebase_ids or [])
+    ]
+
+
 def _identities(
     project_id: str,
     request: AddMessageRequest,
@@ -151,6 +159,7 @@ def _identities(
     scope = (project_id, request.user_id, request.conversation_id, kind)
     if idempotency_key is not None:
         return _digest(*scope, "idempotency-key", idempotency_key), None
+    audiences = _audiences(request)
     sent = _digest(
         *scope,
         [_said(m) for m in request.messages],
@@ -158,6 +167,8 @@ def _identities(
         request.app_id,
         request.tags,
         sorted((request.info or {}).items()),
+        # An add that shares nothing keeps the identity it had before sharing existed.
+        *([audiences] if audiences else []),
     )
     if all(m.chat_time for m in request.messages):
         return sent, None  # its chat_times tell a repeat from a retry, however late
@@ -253,6 +264,7 @@ def write(connection: Connection, adds: list[_Add]) -> list[Accepted]:
                     "app_id": request.app_id,
                     "tags": request.tags or [],
                     "info": request.info or {},
+                    "shared_with": _audiences(request),
                 },
                 "create_time": now,
                 "update_time": now,

@@ -60,6 +60,7 @@ def _storable_scalar(value: Scalar) -> Scalar:
 
 
 InfoValue = Annotated[Scalar, AfterValidator(_storable_scalar)]
+KnowledgebaseId = Annotated[str, Field(min_length=1, max_length=36), AfterValidator(_storable)]
 
 
 class ToolFunction(ApiRequest):
@@ -114,6 +115,10 @@ class AddMessageRequest(ApiRequest):
     tags: list[Tag] | None = None
     info: dict[StorableText, InfoValue] | None = None
     async_mode: bool = True
+    # Who else may find the memories this add produces: every user of the project (its
+    # public memory), and searches of these knowledge bases of the project.
+    allow_public: bool = False
+    allow_knowledgebase_ids: list[KnowledgebaseId] | None = Field(None, max_length=20)
 
     @model_validator(mode="before")
     @classmethod
@@ -134,6 +139,8 @@ class AddFeedbackRequest(ApiRequest):
     feedback_content: StorableText = Field(min_length=1)
     agent_id: StorableText | None = Field(None, max_length=100)
     app_id: StorableText | None = Field(None, max_length=100)
+    allow_public: bool = False
+    allow_knowledgebase_ids: list[KnowledgebaseId] | None = Field(None, max_length=20)
 
 
 class GetMessageRequest(ApiRequest):
