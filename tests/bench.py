@@ -351,6 +351,7 @@ def preload(data_dir: Path, size: int, user: str) -> float:
                 confidence=0.8,
                 tags=[],
                 info={},
+                shared_with=[],
                 create_time=now + i,
                 update_time=now + i,
                 context="",

@@ -544,6 +544,7 @@ def knowledge_rows(
             confidence=1.0,
             tags=[name[:200]],
             info={"knowledgebase_id": knowledgebase_id, "file_id": file_id, "file_name": name},
+            shared_with=[],
             create_time=now,
             update_time=now,
             context="",
