@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SDK_VENV := .venv-sdk
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate bench eval load up down sdk prometheus clean
+.PHONY: install run test lint migrate bench eval load up down sdk prometheus browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ prometheus:
 		{ $(SUDO) apt-get update && \
 		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus; }
 
+# Chromium and its driver, for the web console's tests in a real headless browser
+# (Debian/Ubuntu; skipped when both are already there).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ $(SUDO) apt-get update && \
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+
 run: install
 	$(BIN)/memos serve
 
@@ -40,7 +47,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install sdk prometheus lint
+test: install sdk prometheus browser lint
 	$(BIN)/pytest
 
 migrate: install
