@@ -5,13 +5,15 @@ memos gateway | retriever        one HTTP service (distributed mode)
 memos worker [celery args]       an extractor worker (distributed mode)
 memos migrate                    apply the SQL migrations
 memos keys create --project P    create an API key (printed once)
-memos keys list [--project P]    list keys
+memos keys list [--project P]    list keys, with when each was last used
 memos keys revoke KEY_ID         revoke a key (id or its prefix)
 memos jobs failed                list dead-lettered jobs
 memos jobs replay TASK_ID|--all  send failed jobs to the queue again
 memos erase-user --project P --user U
                                  erase everything held for a user (messages, memories,
                                  history, jobs, dead letters, index points)
+memos admin set-password         set the console's admin password (asked twice, or one
+                                 line on stdin with --stdin); signs every session out
 """
 
 import argparse
@@ -60,7 +62,8 @@ def _keys(runtime: "Runtime", args: argparse.Namespace) -> int:
                 state = f"revoked {_when(row.revoke_time)}" if row.revoke_time else "active"
                 print(
                     f"{row.id}  {row.prefix}…  project={row.project_id}  "
-                    f"name={row.name or '-'}  created={_when(row.create_time)}  {state}"
+                    f"name={row.name or '-'}  created={_when(row.create_time)}  "
+                    f"last used={_when(row.last_use_time)}  {state}"
                 )
         else:
             try:
@@ -125,6 +128,29 @@ def _jobs(runtime: "Runtime", args: argparse.Namespace) -> int:
         return 2
     count = replay(runtime.db, runtime.queue, None if args.all else args.task_id)
     print(f"replayed {count} job(s)")
+    return 0
+
+
+def _admin(runtime: "Runtime", args: argparse.Namespace) -> int:
+    import getpass
+
+    from services.gateway.console.auth import set_password
+
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("new console password: ")
+        if getpass.getpass("again: ") != password:
+            print("the two passwords differ", file=sys.stderr)
+            return 2
+    try:
+        set_password(runtime.db, password)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    # The password `memos serve` printed on a fresh data dir is no longer the password.
+    (runtime.settings.data_dir / "console-password").unlink(missing_ok=True)
+    print("console password set; every console session is signed out")
     return 0
 
 
@@ -205,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     erase = sub.add_parser("erase-user", help="erase everything held for one user")
     erase.add_argument("--project", required=True)
     erase.add_argument("--user", required=True)
+    admin = sub.add_parser("admin", help="the console's admin")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    password = admin_sub.add_parser("set-password", help="set the admin's password")
+    password.add_argument("--stdin", action="store_true", help="read it from standard input")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "worker":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -246,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             return _erase_user(runtime, args)
         if args.command == "profiles":
             return _profiles(runtime, args)
+        if args.command == "admin":
+            return _admin(runtime, args)
         return _keys(runtime, args) if args.command == "keys" else _jobs(runtime, args)
 
 

@@ -239,6 +239,7 @@ def serve_http(app: "FastAPI", settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     """Gateway, retriever and worker threads in this process, over one runtime."""
     from services.gateway.app import create_app
+    from services.gateway.console.auth import bootstrap_password
     from shared.db.migrate import upgrade_database
 
     # Extraction is pure Python in this same process: switching threads every 1 ms instead
@@ -253,12 +254,15 @@ def serve(settings: Settings) -> None:
     runtime = Runtime(settings)
     upgrade_database(runtime.db)
     key = bootstrap_key(runtime)
+    password = bootstrap_password(runtime.db, settings.data_dir)
     worker = InProcessWorker(runtime, settings.worker_threads)
     worker.start()
-    base = f"http://{settings.host}:{settings.port}/api/openmem/v1"
+    site = f"http://{settings.host}:{settings.port}"
     print(
-        f"\nMemOS memory service\n  base URL : {base}\n  API key  : {key}\n"
-        f"  docs     : http://{settings.host}:{settings.port}/docs\n"
+        f"\nMemOS memory service\n  console  : {site}/console  (sign in as admin, "
+        f"password: {password or 'the one set with memos admin set-password'})\n"
+        f"  base URL : {site}/api/openmem/v1\n  API key  : {key}\n"
+        f"  docs     : {site}/docs\n"
         f"  data dir : {settings.data_dir.resolve()}\n",
         flush=True,
     )

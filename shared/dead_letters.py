@@ -56,14 +56,18 @@ def delete_dead_letters(session: Session, task_ids: list[str]) -> int:
     return count
 
 
-def failed_jobs(db: Database) -> list[FailedJob]:
+def failed_jobs(db: Database, project_id: str | None = None) -> list[FailedJob]:
+    """The dead letters not replayed yet (of one project, or all), oldest first."""
+    query = (
+        select(DeadLetter, Job)
+        .join(Job, Job.id == DeadLetter.task_id)
+        .where(DeadLetter.replay_time.is_(None))
+        .order_by(DeadLetter.fail_time)
+    )
+    if project_id is not None:
+        query = query.where(DeadLetter.project_id == project_id)
     with db.session() as session:
-        rows = session.execute(
-            select(DeadLetter, Job)
-            .join(Job, Job.id == DeadLetter.task_id)
-            .where(DeadLetter.replay_time.is_(None))
-            .order_by(DeadLetter.fail_time)
-        ).all()
+        rows = session.execute(query).all()
         return [
             FailedJob(
                 job.id,
@@ -77,12 +81,17 @@ def failed_jobs(db: Database) -> list[FailedJob]:
         ]
 
 
-def replay(db: Database, queue: JobQueue, task_id: str | None) -> int:
-    """Sends the failed job (or all of them) to the queue again, with fresh attempts."""
+def replay(
+    db: Database, queue: JobQueue, task_id: str | None, project_id: str | None = None
+) -> int:
+    """Sends the failed job (or all of them, of one project or all) to the queue again, with
+    fresh attempts."""
     with db.transaction() as session:
         query = select(DeadLetter).where(DeadLetter.replay_time.is_(None))
         if task_id:
             query = query.where(DeadLetter.task_id == task_id)
+        if project_id is not None:
+            query = query.where(DeadLetter.project_id == project_id)
         letters = list(session.scalars(query.with_for_update()))
         now = now_ms()
         ids = sorted({letter.task_id for letter in letters})

@@ -149,10 +149,16 @@ class FailedAuthLimit:
     event loop nothing."""
 
     def __init__(
-        self, limiter: RateLimiter | SharedRateLimiter, rate: float, burst: int, delay: float = 1.0
+        self,
+        limiter: RateLimiter | SharedRateLimiter,
+        rate: float,
+        burst: int,
+        delay: float = 1.0,
+        counted: str = "auth-failures",
     ) -> None:
         self._limiter = limiter
         self._rate, self._burst, self._delay = rate, burst, delay
+        self._counted = counted  # the buckets' name: API keys' and console sign-ins' apart
         self._blocked_until: dict[str, float] = {}
 
     async def refuse_if_blocked(self, address: str) -> None:
@@ -168,7 +174,7 @@ class FailedAuthLimit:
     async def count_failure(self, address: str) -> None:
         """Counts one; raises RateLimited when the address is over its limit."""
         try:
-            await self._limiter.check(f"auth-failures:{address}", self._rate, self._burst)
+            await self._limiter.check(f"{self._counted}:{address}", self._rate, self._burst)
         except RateLimited as exc:
             await self._refuse(address, exc.retry_after or 1)
 

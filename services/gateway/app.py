@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.gateway.chat.endpoints import router as chat_router
+from services.gateway.console.routes import install_console
 from services.gateway.deps import Gateway
 from services.gateway.docs import install_docs
 from services.gateway.keys.service import KeyCache
@@ -16,12 +17,14 @@ from services.gateway.messages.endpoints import router as messages_router
 from services.gateway.messages.ingest import Ingest
 from services.gateway.messages.waiting import JobWaiter
 from services.gateway.profiles.endpoints import router as profiles_router
+from services.gateway.usage import UsageFlusher
 from shared.db.migrate import upgrade_database
 from shared.http import install_error_handlers
 from shared.limits import BodySizeLimit, FailedAuthLimit, make_rate_limiter
 from shared.metrics import ServiceState, install_metrics
 from shared.outbox import OutboxRelay
 from shared.runtime import Runtime
+from shared.usage import counts_of
 
 API_PREFIX = "/api/openmem/v1"
 
@@ -50,8 +53,11 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
         relay = OutboxRelay(runtime) if run_relay else None
         if relay:
             relay.start()
+        usage = UsageFlusher(runtime.db, counts_of(runtime.db), settings.usage_flush_seconds)
+        usage.start()
         yield
         gateway.ingest.stop()  # answers the adds already taken before the process exits
+        usage.stop()  # writes the last counts
         if relay:
             relay.stop()
         await limiter.close()
@@ -78,12 +84,15 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
         app,
         "gateway",
         ServiceState(runtime.db, runtime.queue, settings.metrics_project_labels),
+        usage=counts_of(runtime.db),
+        by_project=settings.metrics_project_labels,
     )
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(memories_router, prefix=API_PREFIX)
     app.include_router(chat_router, prefix=API_PREFIX)
     app.include_router(profiles_router, prefix=API_PREFIX)
     app.include_router(knowledge_router, prefix=API_PREFIX)
+    install_console(app)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

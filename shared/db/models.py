@@ -44,6 +44,7 @@ class ApiKey(Base):
     name: Mapped[str | None] = mapped_column(String(100))
     create_time: Mapped[int] = mapped_column(BigInteger)
     revoke_time: Mapped[int | None] = mapped_column(BigInteger)
+    last_use_time: Mapped[int | None] = mapped_column(BigInteger)  # to the minute or so
 
 
 class Message(Base):
@@ -248,3 +249,37 @@ class KnowledgeFile(Base):
     task_id: Mapped[str] = mapped_column(ID)
     create_time: Mapped[int] = mapped_column(BigInteger)
     update_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class Usage(Base):
+    """A project's requests in one hour (`hour`: its first epoch millisecond), summed over
+    every gateway process: what the console's usage page shows."""
+
+    __tablename__ = "usage"
+    project_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    adds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    searches: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    errors: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class ConsoleAdmin(Base):
+    """Who may sign in to the console (one admin, `admin`, who sees every project)."""
+
+    __tablename__ = "console_admins"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    update_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsoleSession(Base):
+    """A console sign-in: the cookie holds the token, only its sha256 is stored; forms carry
+    `csrf_token`. Signing out, a new password or the expiry ends it."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    admin: Mapped[str] = mapped_column(String(100))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    expire_time: Mapped[int] = mapped_column(BigInteger)
