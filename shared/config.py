@@ -104,6 +104,9 @@ class Settings(BaseSettings):
 
     # /metrics series labelled by project name; false puts every project in one series.
     metrics_project_labels: bool = True
+    # Seconds between a gateway process's writes of its per-project usage counts (the `usage`
+    # table) and of its keys' last use to SQL; it writes them at shutdown too (README, "Observe").
+    usage_flush_seconds: float = 30.0
 
     # The project and key file `make run` prints on a fresh data dir.
     bootstrap_project: str = "default"

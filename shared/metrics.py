@@ -25,8 +25,10 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.clock import now_ms
 from shared.db.session import Database
 from shared.queue import JobQueue
+from shared.usage import UsageCounts, kinds_of
 
 log = logging.getLogger(__name__)
 FAST = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -54,6 +56,12 @@ def project_label(project_id: str, by_project: bool) -> str:
     return project_id if by_project else ""
 
 
+PROJECT_REQUESTS = Counter(
+    "memos_project_requests_total",
+    "Authenticated API requests per project, by kind: every request, adds, searches, and "
+    "errors (HTTP status 400 or more)",
+    ["project", "kind"],
+)
 MEMORIES_WRITTEN = Counter("memos_memories_written_total", "Memories written by jobs", ["project"])
 EMBEDDING_SECONDS = Histogram(
     "memos_embedding_seconds", "Embedding latency per call", ["kind"], buckets=FAST
@@ -151,11 +159,21 @@ class ServiceState:
 
 class RequestMetrics:
     """ASGI middleware: latency and answers by route (plain ASGI, which costs a fraction of
-    Starlette's BaseHTTPMiddleware per request)."""
+    Starlette's BaseHTTPMiddleware per request); and, for a request the auth dependency
+    attributed to a project (`request.state.project_id`, `key_id`), its kinds in
+    memos_project_requests_total and in `usage`, the counts its process writes to SQL."""
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        service: str,
+        usage: UsageCounts | None = None,
+        by_project: bool = False,
+    ) -> None:
         self.app = app
         self.service = service
+        self.usage = usage
+        self.by_project = by_project
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -163,6 +181,9 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         status = 500
+        # The request's state, shared with the handlers that read scope["state"] (a Request's
+        # `state`), which the auth dependency writes the project to.
+        state = scope.setdefault("state", {})
 
         async def send_status(message: Message) -> None:
             nonlocal status
@@ -176,10 +197,31 @@ class RequestMetrics:
             route = getattr(scope.get("route"), "path", "unmatched")
             LATENCY.labels(self.service, route).observe(time.perf_counter() - started)
             REQUESTS.labels(self.service, route, str(status)).inc()
+            project_id = state.get("project_id")
+            if project_id is not None:
+                self._count_for_project(project_id, state.get("key_id"), scope["path"], status)
+
+    def _count_for_project(
+        self, project_id: str, key_id: str | None, path: str, status: int
+    ) -> None:
+        kinds = kinds_of(path, status)
+        label = project_label(project_id, self.by_project)
+        for kind in kinds:
+            PROJECT_REQUESTS.labels(label, kind).inc()
+        if self.usage is not None:
+            self.usage.record(project_id, key_id, kinds, now_ms())
 
 
-def install_metrics(app: FastAPI, service: str, state: ServiceState | None = None) -> None:
-    app.add_middleware(RequestMetrics, service=service)
+def install_metrics(
+    app: FastAPI,
+    service: str,
+    state: ServiceState | None = None,
+    usage: UsageCounts | None = None,
+    by_project: bool = False,
+) -> None:
+    """/metrics and the request metrics; `usage`: where the requests attributed to a project
+    are counted for SQL, `by_project`: METRICS_PROJECT_LABELS (see `project_label`)."""
+    app.add_middleware(RequestMetrics, service=service, usage=usage, by_project=by_project)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

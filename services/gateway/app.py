@@ -24,7 +24,7 @@ from shared.limits import BodySizeLimit, FailedAuthLimit, make_rate_limiter
 from shared.metrics import ServiceState, install_metrics
 from shared.outbox import OutboxRelay
 from shared.runtime import Runtime
-from shared.usage import counts_of
+from shared.usage import UsageCounts
 
 API_PREFIX = "/api/openmem/v1"
 
@@ -33,6 +33,8 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
     """The gateway's app over a runtime its caller built (and closes); the gateway's own
     parts are built in the lifespan and stopped at its end."""
     settings = runtime.settings
+    # The requests this process counted for each project, until its flusher writes them.
+    usage = UsageCounts()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,11 +55,11 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
         relay = OutboxRelay(runtime) if run_relay else None
         if relay:
             relay.start()
-        usage = UsageFlusher(runtime.db, counts_of(runtime.db), settings.usage_flush_seconds)
-        usage.start()
+        flusher = UsageFlusher(runtime.db, usage, settings.usage_flush_seconds)
+        flusher.start()
         yield
         gateway.ingest.stop()  # answers the adds already taken before the process exits
-        usage.stop()  # writes the last counts
+        flusher.stop()  # writes the last counts
         if relay:
             relay.stop()
         await limiter.close()
@@ -84,7 +86,7 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
         app,
         "gateway",
         ServiceState(runtime.db, runtime.queue, settings.metrics_project_labels),
-        usage=counts_of(runtime.db),
+        usage=usage,
         by_project=settings.metrics_project_labels,
     )
     app.include_router(messages_router, prefix=API_PREFIX)
@@ -92,6 +94,7 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
     app.include_router(chat_router, prefix=API_PREFIX)
     app.include_router(profiles_router, prefix=API_PREFIX)
     app.include_router(knowledge_router, prefix=API_PREFIX)
+    app.state.usage = usage
     install_console(app)
 
     @app.get("/health", include_in_schema=False)

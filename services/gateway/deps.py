@@ -67,6 +67,9 @@ async def authenticated_project(
     except InvalidApiKey:
         await failures.count_failure(address)  # 40300 instead, once over the limit
         raise
+    # Whose request this is, for the request metrics and the usage counts (shared/metrics.py):
+    # from here on, a refusal (over the rate limit too) counts as the project's error.
+    request.state.project_id, request.state.key_id = project.project_id, project.key_id
     settings = gateway.runtime.settings
     await gateway.rate_limiter.check(
         project.key_id, settings.rate_limit_per_second, settings.rate_limit_burst

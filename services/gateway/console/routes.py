@@ -21,6 +21,8 @@ from services.gateway.deps import Gateway, gateway_of
 from services.gateway.memories import service as memories
 from services.gateway.memories.schemas import DeleteMemoryRequest, UpdateMemoryRequest
 from services.gateway.messages.service import get_messages
+from services.gateway.usage import last_day
+from shared.clock import now_ms
 from shared.dead_letters import failed_jobs, replay
 from shared.errors import APIError, RateLimited
 from shared.limits import FailedAuthLimit
@@ -534,6 +536,14 @@ def replay_jobs(request: Request, project_id: str, form: CheckedForm) -> Respons
     runtime = _gateway(request).runtime
     count = replay(runtime.db, runtime.queue, form.get("task_id") or None, project_id)
     return to(f"/console/projects/{project_id}/jobs", notice=f"Replayed {count} job(s).")
+
+
+@router.get("/projects/{project_id}/usage")
+def usage_page(request: Request, project_id: str, admin: Admin) -> Response:
+    project_id = _project(request, project_id)
+    usage = last_day(_gateway(request).runtime.db, request.app.state.usage, project_id, now_ms())
+    peak = max([h["requests"] for h in usage["hours"]] + [1])
+    return page(request, "usage.html", admin, project_id=project_id, usage=usage, peak=peak)
 
 
 def install_console(app: FastAPI) -> None:
