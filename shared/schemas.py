@@ -84,6 +84,9 @@ class SearchMemoryRequest(ApiRequest):
     return_matches: bool = True
     return_instruction: bool = False
     return_full_instruction: bool = False
+    # Each item found with the `evidence` behind its relativity (services/retriever/ranking.py,
+    # `explained`): for a console or debugging; off, the search does no work for it.
+    explain: bool = False
 
 
 class SearchQuery(BaseModel):

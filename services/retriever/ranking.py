@@ -14,7 +14,8 @@ the query asks for what is recent; near-identical hits shown once."""
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,8 @@ MEMORY_FEATURES = (
     *("alone", "dense_alone", "dense_gap_alone"),
 )
 SESSION_FEATURES = ("memory", "session_gap", "log_rank")
+# The columns of MEMORY_FEATURES an explained search shows (`explained`).
+DENSE, WORD_SHARE, NAMED = (MEMORY_FEATURES.index(f) for f in ("dense", "words", "named"))
 RETURNED = 10  # the second model is fitted on the memories a search returns: the first 10
 
 
@@ -63,10 +66,16 @@ FITTED = {
 }
 
 
+Evidence = dict[str, float | bool]
+
+
 @dataclass(frozen=True)
 class Ranked:
+    """A candidate and its relativity; `evidence` only when `rank` was asked to explain."""
+
     relativity: float
     candidate: Candidate
+    evidence: Evidence | None = field(default=None, compare=False)
 
 
 def named_subjects(query: str, subjects: Iterable[str]) -> set[str]:
@@ -94,12 +103,31 @@ def memory_features(
 ) -> np.ndarray:
     """Per candidate: MEMORY_FEATURES (a user with few memories makes each more likely the one
     asked about: the fit learns by how much). `cosines`: each candidate's with the query."""
-    floor, ceiling = span
-    dense = (np.array([cosines.get(c.id, floor) for c in candidates]) - floor) / (ceiling - floor)
+    return _memory_features(*_memory_inputs(candidates, cosines, lexical, names, span[0]), span)
+
+
+def _memory_inputs(
+    candidates: list[Candidate],
+    cosines: dict[str, float],
+    lexical: dict[str, float],
+    names: set[str],
+    floor: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate: its cosine with the query (the unrelated level when it has none), its
+    BM25 score (0 when no word matches), and whether the query names who said it (1 or 0)."""
+    cosine = np.array([cosines.get(c.id, floor) for c in candidates])
     words = np.array([lexical.get(c.id, 0.0) for c in candidates])
-    best_words = words.max() or 1.0
     named = np.array([c.subject in names for c in candidates], dtype=float)
-    many = np.full(len(candidates), math.log(len(candidates)))
+    return cosine, words, named
+
+
+def _memory_features(
+    cosine: np.ndarray, words: np.ndarray, named: np.ndarray, span: tuple[float, float]
+) -> np.ndarray:
+    floor, ceiling = span
+    dense = (cosine - floor) / (ceiling - floor)
+    best_words = words.max() or 1.0
+    many = np.full(len(cosine), math.log(len(cosine)))
     gap = dense - dense.max()
     # Found by meaning alone (no word of the query): its embedding is judged on a scale of
     # its own (on LoCoMo most such are noise; on short histories they are often the answer).
@@ -128,6 +156,32 @@ def linear(weights: tuple[float, ...], features: np.ndarray) -> np.ndarray:
     return scores
 
 
+class Computed(NamedTuple):
+    """The arrays relativities are computed from, a row per candidate: the cosine and BM25
+    score used (`_memory_inputs`), the MEMORY_FEATURES made of them, the two models'
+    probability, and the relativity `scale` makes of it."""
+
+    cosine: np.ndarray
+    words: np.ndarray
+    features: np.ndarray
+    probability: np.ndarray
+    relativity: np.ndarray
+
+
+def computed(
+    candidates: list[Candidate],
+    cosines: dict[str, float],
+    lexical: dict[str, float],
+    names: set[str],
+    span: tuple[float, float],
+    model: RelativityModel,
+) -> Computed:
+    cosine, words, named = _memory_inputs(candidates, cosines, lexical, names, span[0])
+    features = _memory_features(cosine, words, named, span)
+    p = probability(model, features, [c.conversation_id for c in candidates])
+    return Computed(cosine, words, features, p, scale(p, model.low))
+
+
 def relativities(
     candidates: list[Candidate],
     cosines: dict[str, float],
@@ -136,12 +190,7 @@ def relativities(
     span: tuple[float, float],
     model: RelativityModel,
 ) -> np.ndarray:
-    p = probability(
-        model,
-        memory_features(candidates, cosines, lexical, names, span),
-        [c.conversation_id for c in candidates],
-    )
-    return scale(p, model.low)
+    return computed(candidates, cosines, lexical, names, span, model).relativity
 
 
 def scale(p: np.ndarray, low: float) -> np.ndarray:
@@ -172,22 +221,64 @@ def rank(
     span: tuple[float, float],
     models: dict[str, RelativityModel] = FITTED,
     conversation_boost: float = 0.1,
+    explain: bool = False,
 ) -> list[Ranked]:
+    """The candidates by relativity, best first, near-identical ones once; with `explain`,
+    each with the evidence behind its relativity (`explained`)."""
     if not candidates:
         return []
-    scores = relativities(candidates, cosines, lexical, names, span, models[language(query)])
+    parts = computed(candidates, cosines, lexical, names, span, models[language(query)])
     times = [c.create_time for c in candidates]
     oldest, age_span = min(times), max(1, max(times) - min(times))
     wants_recent = bool(RECENT.search(query))
     ranked = []
-    for candidate, score in zip(candidates, scores, strict=True):
-        if conversation_id and candidate.conversation_id == conversation_id:
-            score += conversation_boost
-        if wants_recent:
-            score += RECENCY_BOOST * (candidate.create_time - oldest) / age_span
-        ranked.append(Ranked(round(min(1.0, float(score)), 4), candidate))
+    scores: list[float] = parts.relativity.tolist()  # Python floats: the same, added faster
+    for i, (candidate, score) in enumerate(zip(candidates, scores, strict=True)):
+        boost = (
+            conversation_boost
+            if conversation_id and candidate.conversation_id == conversation_id
+            else 0.0
+        )
+        recency = (
+            RECENCY_BOOST * (candidate.create_time - oldest) / age_span if wants_recent else 0.0
+        )
+        relativity = round(min(1.0, score + boost + recency), 4)
+        evidence = explained(parts, i, boost, recency, relativity) if explain else None
+        ranked.append(Ranked(relativity, candidate, evidence))
     ranked.sort(key=lambda r: -r.relativity)
     return without_near_duplicates(ranked)
+
+
+def explained(
+    parts: Computed, i: int, conversation_boost: float, recency_boost: float, relativity: float
+) -> Evidence:
+    """Why candidate `i` got its relativity, read from the arrays `rank` computed it with
+    (nothing computed again), unrounded but `relativity`:
+    - `cosine`: its embedding's cosine with the query (the unrelated level when the index gave
+      none);
+    - `meaning`: that cosine mapped between the embedder's unrelated (0) and paraphrase (1)
+      levels, the `dense` feature (not clipped: below 0 or above 1 beyond those levels);
+    - `bm25`: its BM25 score against the query's words (0 when none matches), and
+      `word_share`: that score over the best candidate's (the `words` feature);
+    - `named`: whether the query names the person who said it;
+    - `probability`: the two logistic models' output, and `model_relativity`: what `scale`
+      makes of it;
+    - `conversation_boost`, `recency_boost`: what `rank` added (0 when nothing);
+    - `relativity`: min(1, model_relativity + both boosts), rounded to 4 places: the item's.
+    The search adds the memory's own `confidence`, which ranking does not use."""
+    features = parts.features[i]
+    return {
+        "cosine": float(parts.cosine[i]),
+        "meaning": float(features[DENSE]),
+        "bm25": float(parts.words[i]),
+        "word_share": float(features[WORD_SHARE]),
+        "named": bool(features[NAMED]),
+        "probability": float(parts.probability[i]),
+        "model_relativity": float(parts.relativity[i]),
+        "conversation_boost": float(conversation_boost),
+        "recency_boost": float(recency_boost),
+        "relativity": relativity,
+    }
 
 
 def without_near_duplicates(ranked: list[Ranked]) -> list[Ranked]:

@@ -10,6 +10,7 @@ import numpy as np
 from services.retriever import instructions
 from services.retriever.ranking import (
     FITTED,
+    Evidence,
     Ranked,
     named_subjects,
     rank,
@@ -184,6 +185,7 @@ def ranked_pool(
     conversation_id: str | None,
     span: tuple[float, float],
     conversation_boost: float,
+    explain: bool = False,
 ) -> list[Ranked]:
     return rank(
         pool.candidates,
@@ -194,16 +196,17 @@ def ranked_pool(
         conversation_id,
         span,
         conversation_boost=conversation_boost,
+        explain=explain,
     )
 
 
 def _activated(
     runtime: Runtime, project_id: str, rankings: list[list[Ranked]], limits: list[int]
-) -> list[list[tuple[Memory, float]]]:
-    """For each ranking, the rows of the best-ranked, up to its limit, with their relativity,
+) -> list[list[tuple[Memory, Ranked]]]:
+    """For each ranking, the rows of the best-ranked, up to its limit, with their ranking,
     read together. A few spare are read: points whose rows are gone (deleted, or a job that
     never committed) or archived are skipped and the next ones read."""
-    found: list[list[tuple[Memory, float]]] = [[] for _ in rankings]
+    found: list[list[tuple[Memory, Ranked]]] = [[] for _ in rankings]
     read = [0 for _ in rankings]  # how far down each ranking rows were read
     with runtime.db.session() as session:
         while True:
@@ -219,7 +222,7 @@ def _activated(
             for i, batch in enumerate(batches):
                 read[i] += len(batch)
                 found[i] += [
-                    (rows[r.candidate.id], r.relativity)
+                    (rows[r.candidate.id], r)
                     for r in batch
                     if r.candidate.id in rows and rows[r.candidate.id].status == "activated"
                 ]
@@ -237,9 +240,10 @@ def _found(
     request: SearchMemoryRequest,
     sections: list[Section],
     like: Pool | None = None,
-) -> tuple[dict[tuple[str, ...] | None, list[tuple[Memory, float]]], Pool]:
-    """Each section's best memories of `users` with their relativity, and the first pool
-    (whose embedding of the query serves again)."""
+) -> tuple[dict[tuple[str, ...] | None, list[tuple[Memory, Ranked]]], Pool]:
+    """Each section's best memories of `users` with their ranking (relativity, and evidence
+    when the request asks to `explain`), and the first pool (whose embedding of the query
+    serves again)."""
     settings = runtime.settings
     span = cosine_span(runtime.embedder, settings)
     pools = gather_kinds(
@@ -256,7 +260,12 @@ def _found(
         [
             r
             for r in ranked_pool(
-                pool, request.query, request.conversation_id, span, settings.conversation_boost
+                pool,
+                request.query,
+                request.conversation_id,
+                span,
+                settings.conversation_boost,
+                request.explain,
             )
             if request.relativity is None or r.relativity >= request.relativity
         ]
@@ -299,18 +308,21 @@ def search_memories(
     if owners:
         read, _ = _found(runtime, project_id, owners, None, request, shelves, like=pool)
         found |= read
-        memories = sorted(memories + found.get(KNOWLEDGE, []), key=lambda m: -m[1])
+        memories = sorted(memories + found.get(KNOWLEDGE, []), key=lambda m: -m[1].relativity)
         memories = memories[: request.memory_limit_number]
     profiles = None
     if request.include_profile:
         with runtime.db.session() as session:
             profiles = user_profiles(session, project_id, request.user_id)
-    bearing = [m.memory_value for m, r in preferences if r >= NOTE_RELATIVITY]
+    bearing = [m.memory_value for m, r in preferences if r.relativity >= NOTE_RELATIVITY]
     values = [m.memory_value for m, _ in memories]
     values += [p for p in bearing if p not in values]
 
-    def item(memory: Memory, relativity: float) -> dict[str, Any]:
-        return to_item(memory, relativity, viewer=request.user_id)
+    def item(memory: Memory, ranked: Ranked) -> dict[str, Any]:
+        shown = to_item(memory, ranked.relativity, viewer=request.user_id)
+        if ranked.evidence is not None:
+            shown["evidence"] = _evidence(memory, ranked.evidence)
+        return shown
 
     def listed(kinds: tuple[str, ...], asked: bool) -> list[dict[str, Any]] | None:
         return [item(m, r) for m, r in found.get(kinds, [])] if asked else None
@@ -334,6 +346,15 @@ def search_memories(
         if request.return_full_instruction
         else None,
     }
+
+
+def _evidence(memory: Memory, ranked: Evidence) -> Evidence:
+    """An explained item's `evidence`: ranking's (ranking.explained), and before the final
+    `relativity`, the memory's own `confidence` from its SQL row, shown for reference: ranking
+    does not use it."""
+    evidence = dict(ranked)
+    relativity = evidence.pop("relativity")
+    return evidence | {"confidence": memory.confidence, "relativity": relativity}
 
 
 def rerank(runtime: Runtime, request: RerankRequest) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 import time
 import uuid
 
+import orjson
+from fastapi.testclient import TestClient
+
+from tests.integration.test_adds import TOOL_DIALOGUE
+from tests.integration.test_knowledge import data_url, knowledgebase, settle
 from tests.stack import GUIDE_MESSAGES, Stack
 
 
@@ -161,6 +166,114 @@ def test_limit_and_relativity_threshold(stack: Stack) -> None:
     threshold = everything[1]["relativity"] + 0.0001
     strict = stack.search(user, "花生过敏", relativity=threshold)["memory_detail_list"]
     assert [m["id"] for m in strict] == [everything[0]["id"]]
+
+
+EVIDENCE = [
+    "cosine",
+    "meaning",
+    "bm25",
+    "word_share",
+    "named",
+    "probability",
+    "model_relativity",
+    "conversation_boost",
+    "recency_boost",
+    "confidence",
+    "relativity",
+]
+LISTS = ("memory_detail_list", "preference_detail_list", "tool_memory_detail_list")
+FLIGHT = [
+    {"role": "user", "content": "I prefer window seats when I fly, and I don't like spicy food."},
+    {"role": "assistant", "content": "Got it."},
+    {"role": "user", "content": "We are flying to Tokyo in March for a conference."},
+]
+DESK = [{"role": "user", "content": "Flights to Tokyo are booked through the travel desk."}]
+FLIGHT_SKILL = b"""---
+name: book-a-flight
+description: How to book a flight for a trip through the booking tool
+---
+1. Search the flight, 2. choose the seat, 3. pay with the company card.
+"""
+
+
+def test_explain_shows_the_evidence_behind_every_relativity(stack: Stack) -> None:
+    """`explain`: every item of every list found (the user's facts, preferences, tool
+    memories, a memory another user shared, a knowledge base's chunk and skill) says why it
+    got its relativity; without it, no item does. A retriever process answers the same."""
+    user, sharer = unique("u"), unique("sharer")
+    kb = knowledgebase(stack)
+    try:
+        for who, conversation, messages, sharing in (
+            (user, "c1", FLIGHT, {}),
+            (user, "c2", TOOL_DIALOGUE, {}),
+            (sharer, "shared", DESK, {"allow_public": True}),
+        ):
+            task = stack.add(who, conversation, messages, **sharing)["task_id"]
+            assert stack.wait(task) == "completed"
+        files = [
+            {"name": "flights.txt", "content": data_url(b"Flights over six hours fly business.")},
+            {"name": "flight.md", "type": "skill", "content": data_url(FLIGHT_SKILL)},
+        ]
+        settle(stack, stack.ok("/add/knowledgebase-file", {"knowledgebase_id": kb, "file": files}))
+        body = {
+            "user_id": user,
+            "query": "Book me a flight to Tokyo",
+            "conversation_id": "c1",
+            "memory_limit_number": 25,
+            "include_tool_memory": True,
+            "include_skill": True,
+            "knowledgebase_ids": [kb],
+        }
+
+        explained = stack.search(**body, explain=True)
+        items = [m for key in (*LISTS, "skill_detail_list") for m in explained[key]]
+        assert all(explained[key] for key in (*LISTS, "skill_detail_list"))
+        scopes = {m["scope"] for m in explained["memory_detail_list"]}
+        assert scopes == {"user", "public", "knowledgebase"}
+        for m in items:
+            evidence = m["evidence"]
+            assert list(evidence) == EVIDENCE, m["memory_value"]
+            assert evidence["relativity"] == m["relativity"]
+            total = evidence["model_relativity"] + evidence["conversation_boost"]
+            assert m["relativity"] == round(min(1.0, total + evidence["recency_boost"]), 4)
+            assert evidence["recency_boost"] == 0  # the query asks for nothing recent
+            boosted = m["conversation_id"] == "c1"
+            assert evidence["conversation_boost"] == (
+                stack.settings.conversation_boost if boosted else 0
+            )
+            assert evidence["confidence"] == m["confidence"]
+            assert 0 <= evidence["word_share"] <= 1 and evidence["bm25"] >= 0
+            assert 0 < evidence["probability"] < 1 and isinstance(evidence["named"], bool)
+            assert -1 <= evidence["cosine"] <= 1
+
+        plain = stack.search(**body)
+        assert all("evidence" not in m for key in (*LISTS, "skill_detail_list") for m in plain[key])
+        assert [(m["id"], m["relativity"]) for m in plain["memory_detail_list"]] == [
+            (m["id"], m["relativity"]) for m in explained["memory_detail_list"]
+        ]
+
+        # The gateway's request, as it sends it to a retriever process (RetrieverClient.search).
+        from services.retriever.app import create_app
+        from shared.schemas import SearchMemoryRequest, SearchQuery
+
+        query = SearchQuery(
+            project_id="test-project", request=SearchMemoryRequest(**body, explain=True)
+        )
+        answer = TestClient(create_app(stack.runtime)).post(
+            "/internal/search",
+            content=orjson.dumps(query.model_dump()),
+            headers={
+                "X-Internal-Token": stack.settings.internal_token,
+                "Content-Type": "application/json",
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        remote = answer.json()["data"]
+        for key in (*LISTS, "skill_detail_list"):
+            assert [m["evidence"] for m in remote[key]] == [m["evidence"] for m in explained[key]]
+    finally:  # what this test shares, other tests' searches would find
+        stack.ok("/delete/user", {"user_id": sharer})
+        stack.ok("/delete/knowledgebase", {"knowledgebase_id": kb})
 
 
 def test_same_add_twice_creates_nothing_twice(stack: Stack) -> None:
