@@ -32,12 +32,14 @@ prometheus:
 		{ $(SUDO) apt-get update && \
 		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus; }
 
-# Chromium and its driver, for the web console's tests in a real headless browser
-# (Debian/Ubuntu; skipped when both are already there).
+# Chromium, its driver and a Chinese font, for the web console's tests in a real headless
+# browser and their screenshots (Debian/Ubuntu; skipped when all are already there).
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+		fc-list :lang=zh | grep -q . || \
 		{ $(SUDO) apt-get update && \
-		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver \
+		  fonts-wqy-microhei; }
 
 run: install
 	$(BIN)/memos serve

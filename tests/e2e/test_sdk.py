@@ -15,14 +15,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
 
 
-def run_sdk(script: str, service: Service, data: Path, *args: str) -> dict:
-    """A script of tests/e2e run by the SDK's own Python against `service`: what it printed
-    after RESULT, as JSON."""
+def run_sdk(script: str, service: Service, data: Path, *args: str, key: str = "") -> dict:
+    """A script of tests (tests/e2e/SCRIPT, or a path under tests) run by the SDK's own Python
+    against `service` with `key` (else the one `memos serve` made): what it printed after
+    RESULT, as JSON."""
     if not SDK_PYTHON.exists():
         pytest.fail("the SDK environment is missing: `make sdk` (part of `make test`) makes it")
-    key = (data / "api-key").read_text().strip()
+    key = key or (data / "api-key").read_text().strip()
+    path = ROOT / "tests" / (script if "/" in script else f"e2e/{script}")
     done = subprocess.run(
-        [str(SDK_PYTHON), str(ROOT / "tests" / "e2e" / script), *args],
+        [str(SDK_PYTHON), str(path), *args],
         cwd=data.parent,
         env={**os.environ, "MEMOS_API_KEY": key, "MEMOS_BASE_URL": service.api},
         capture_output=True,
