@@ -4,6 +4,9 @@ memos serve                      the whole pipeline in one process (embedded def
 memos gateway | retriever        one HTTP service (distributed mode)
 memos worker [celery args]       an extractor worker (distributed mode)
 memos migrate                    apply the SQL migrations
+memos mcp                        the memory's tools for agents over MCP on stdin/stdout:
+                                 calling MEMOS_BASE_URL with MEMOS_API_KEY, or without it
+                                 the pipeline over DATA_DIR in-process (README, "Agents")
 memos keys create --project P    create an API key (printed once)
 memos keys list [--project P]    list keys, with when each was last used
 memos keys revoke KEY_ID         revoke a key (id or its prefix)
@@ -12,6 +15,9 @@ memos jobs replay TASK_ID|--all  send failed jobs to the queue again
 memos erase-user --project P --user U
                                  erase everything held for a user (messages, memories,
                                  history, jobs, dead letters, index points)
+memos webhooks add --project P --url U [--event E]...
+                                 register a webhook endpoint (its secret printed once);
+                                 also list, remove, deliveries, replay
 memos admin set-password         set the console's admin password (asked twice, or one
                                  line on stdin with --stdin); signs every session out
 """
@@ -154,6 +160,53 @@ def _admin(runtime: "Runtime", args: argparse.Namespace) -> int:
     return 0
 
 
+def _webhooks(runtime: "Runtime", args: argparse.Namespace) -> int:
+    from services.gateway.webhooks import service
+    from services.gateway.webhooks.schemas import (
+        CreateWebhookRequest,
+        GetDeliveriesRequest,
+        ReplayDeliveriesRequest,
+    )
+    from shared.errors import APIError
+
+    db, project = runtime.db, args.project
+    try:
+        if args.webhooks_command == "add":
+            request = CreateWebhookRequest(
+                url=args.url, events=args.event or None, description=args.description
+            )
+            made = service.create(db, project, request, runtime.settings.allow_private_urls)
+            print(
+                f"webhook id : {made['id']}\nurl        : {made['url']}\n"
+                f"events     : {', '.join(made['events'])}\nsecret     : {made['secret']}\n"
+                "(the secret signs every delivery; shown once: store it now)"
+            )
+        elif args.webhooks_command == "list":
+            for hook in service.listed(db, project):
+                print(f"{hook['id']}  {hook['url']}  events={','.join(hook['events'])}")
+        elif args.webhooks_command == "remove":
+            service.remove(db, project, args.webhook_id)
+            print(f"removed {args.webhook_id}")
+        elif args.webhooks_command == "deliveries":
+            found = service.deliveries(
+                db, project, GetDeliveriesRequest(status=args.status, size=100)
+            )
+            for d in found["delivery_list"]:
+                print(
+                    f"{d['id']}  {d['event_type']}  {d['status']}  attempts={d['attempts']}  "
+                    f"event={d['event_id']}  {d['last_error'] or ''}"
+                )
+        else:
+            replay = ReplayDeliveriesRequest(
+                delivery_ids=args.delivery_ids or None, webhook_id=args.webhook
+            )
+            print(f"replayed {service.replay(db, project, replay)} delivery(ies)")
+    except (APIError, ValueError) as exc:
+        print(getattr(exc, "message", str(exc)), file=sys.stderr)
+        return 2
+    return 0
+
+
 def _erase_user(runtime: "Runtime", args: argparse.Namespace) -> int:
     from services.gateway.memories.search_client import retriever_for
     from services.gateway.memories.service import erase_user
@@ -202,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("retriever", help="run the retriever HTTP service")
     sub.add_parser("worker", help="run an extractor worker; other options go to Celery")
     sub.add_parser("migrate", help="apply the SQL migrations")
+    sub.add_parser("mcp", help="serve the memory's tools to an agent over MCP (stdio)")
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create")
@@ -231,6 +285,25 @@ def main(argv: list[str] | None = None) -> int:
     erase = sub.add_parser("erase-user", help="erase everything held for one user")
     erase.add_argument("--project", required=True)
     erase.add_argument("--user", required=True)
+    webhooks = sub.add_parser("webhooks", help="a project's webhook endpoints")
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    hook_add = webhooks_sub.add_parser("add", help="register an endpoint")
+    hook_add.add_argument("--project", required=True)
+    hook_add.add_argument("--url", required=True)
+    hook_add.add_argument("--event", action="append", help="an event type (repeat; default all)")
+    hook_add.add_argument("--description")
+    hook_list = webhooks_sub.add_parser("list", help="list the endpoints")
+    hook_list.add_argument("--project", required=True)
+    hook_remove = webhooks_sub.add_parser("remove", help="remove an endpoint")
+    hook_remove.add_argument("--project", required=True)
+    hook_remove.add_argument("webhook_id")
+    hook_deliveries = webhooks_sub.add_parser("deliveries", help="the latest deliveries")
+    hook_deliveries.add_argument("--project", required=True)
+    hook_deliveries.add_argument("--status", choices=["pending", "delivered", "failed"])
+    hook_replay = webhooks_sub.add_parser("replay", help="send failed deliveries again")
+    hook_replay.add_argument("--project", required=True)
+    hook_replay.add_argument("--webhook")
+    hook_replay.add_argument("delivery_ids", nargs="*", type=int)
     admin = sub.add_parser("admin", help="the console's admin")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     password = admin_sub.add_parser("set-password", help="set the admin's password")
@@ -249,10 +322,14 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             print(reason, file=sys.stderr)
             return 2
-    if args.command in ("serve", "gateway", "retriever", "worker"):
+    if args.command in ("serve", "gateway", "retriever", "worker", "mcp"):
         from shared.logs import configure_logging
 
-        configure_logging(settings)
+        configure_logging(settings)  # to stderr: stdout is `memos mcp`'s protocol
+    if args.command == "mcp":
+        from services.gateway.mcp.server import run_stdio
+
+        return run_stdio(settings)
     if args.command == "serve":
         from services.embedded import serve
 
@@ -278,21 +355,27 @@ def main(argv: list[str] | None = None) -> int:
             return _profiles(runtime, args)
         if args.command == "admin":
             return _admin(runtime, args)
+        if args.command == "webhooks":
+            return _webhooks(runtime, args)
         return _keys(runtime, args) if args.command == "keys" else _jobs(runtime, args)
 
 
 def _run_worker(settings: "Settings", celery_args: list[str]) -> int:
     from services.extractor.tasks import prepare_children, register_tasks
+    from services.extractor.webhooks import WebhookSender
     from shared.metrics import start_worker_metrics_server
     from shared.runtime import Runtime
 
     if settings.worker_metrics_port:
         start_worker_metrics_server(settings.worker_metrics_port, settings.host)
     runtime = Runtime(settings)  # before the pool forks; each child loads its own models
+    webhooks = WebhookSender(runtime)  # a thread of this process (the pool's children have none)
     try:
         prepare_children(runtime, register_tasks(runtime))
+        webhooks.start()
         runtime.queue.app.worker_main(["worker", "--loglevel=INFO", *celery_args])
     finally:
+        webhooks.stop()
         runtime.close()
     return 0
 

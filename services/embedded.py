@@ -17,7 +17,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -176,6 +177,7 @@ class InProcessWorker:
 
     def __init__(self, runtime: Runtime, concurrency: int) -> None:
         from services.extractor.tasks import register_tasks
+        from services.extractor.webhooks import WebhookSender
 
         self._extractor = register_tasks(runtime)
         # The thread pool runs each job through the default app's tasks, not the worker's
@@ -193,12 +195,15 @@ class InProcessWorker:
         self._thread = threading.Thread(
             target=self._worker.start, name="celery-worker", daemon=True
         )
+        self._webhooks = WebhookSender(runtime)
 
     def start(self) -> None:
         self._extractor.warm_up()
         self._thread.start()
+        self._webhooks.start()
 
     def stop(self) -> None:
+        self._webhooks.stop()
         self._worker.stop(in_sighandler=False)
         self._thread.join(timeout=10)
 
@@ -236,10 +241,11 @@ def serve_http(app: "FastAPI", settings: Settings) -> None:
     )
 
 
-def serve(settings: Settings) -> None:
-    """Gateway, retriever and worker threads in this process, over one runtime."""
-    from services.gateway.app import create_app
-    from services.gateway.console.auth import bootstrap_password
+@contextmanager
+def embedded_pipeline(settings: Settings) -> Iterator[tuple[Runtime, str | None]]:
+    """The embedded pipeline's runtime (its queue a child redis-server unless REDIS_URL is
+    set), its database migrated, the bootstrap key, and the in-process worker running; all
+    stopped at the end. For `memos serve`, and `memos mcp` without MEMOS_BASE_URL."""
     from shared.db.migrate import upgrade_database
 
     # Extraction is pure Python in this same process: switching threads every 1 ms instead
@@ -254,22 +260,31 @@ def serve(settings: Settings) -> None:
     runtime = Runtime(settings)
     upgrade_database(runtime.db)
     key = bootstrap_key(runtime)
-    password = bootstrap_password(runtime.db, settings.data_dir)
     worker = InProcessWorker(runtime, settings.worker_threads)
     worker.start()
-    site = f"http://{settings.host}:{settings.port}"
-    print(
-        f"\nMemOS memory service\n  console  : {site}/console  (sign in as admin, "
-        f"password: {password or 'the one set with memos admin set-password'})\n"
-        f"  base URL : {site}/api/openmem/v1\n  API key  : {key}\n"
-        f"  docs     : {site}/docs\n"
-        f"  data dir : {settings.data_dir.resolve()}\n",
-        flush=True,
-    )
     try:
-        serve_http(create_app(runtime), settings)
+        yield runtime, key
     finally:
         worker.stop()
         runtime.close()
         if broker:
             broker.stop()
+
+
+def serve(settings: Settings) -> None:
+    """Gateway, retriever and worker threads in this process, over one runtime."""
+    from services.gateway.app import create_app
+    from services.gateway.console.auth import bootstrap_password
+
+    with embedded_pipeline(settings) as (runtime, key):
+        password = bootstrap_password(runtime.db, settings.data_dir)
+        site = f"http://{settings.host}:{settings.port}"
+        print(
+            f"\nMemOS memory service\n  console  : {site}/console  (sign in as admin, "
+            f"password: {password or 'the one set with memos admin set-password'})\n"
+            f"  base URL : {site}/api/openmem/v1\n  API key  : {key}\n"
+            f"  docs     : {site}/docs\n"
+            f"  data dir : {settings.data_dir.resolve()}\n",
+            flush=True,
+        )
+        serve_http(create_app(runtime), settings)

@@ -108,8 +108,26 @@ class Settings(BaseSettings):
     # table) and of its keys' last use to SQL; it writes them at shutdown too (README, "Observe").
     usage_flush_seconds: float = 30.0
 
+    # Webhooks (README, "Webhooks"): the workers look for due deliveries every poll interval
+    # and send them from `webhook_senders` threads, each attempt given `webhook_timeout`
+    # seconds; a failed one is retried after webhook_retry_seconds, doubling, at most an hour,
+    # up to webhook_max_attempts in all; delivered ones are kept webhook_retention_days.
+    webhook_poll_interval: float = 0.5
+    webhook_senders: int = 4
+    webhook_timeout: float = 10.0
+    webhook_retry_seconds: float = 5.0
+    webhook_max_attempts: int = 10
+    webhook_retention_days: float = 7.0
+
     # The project and key file `make run` prints on a fresh data dir.
     bootstrap_project: str = "default"
+
+    # `memos mcp` (README, "Agents (MCP)"): the service its tools call (empty: this DATA_DIR's
+    # pipeline, in-process), the key they send (empty in-process: data_dir/api-key) and the
+    # user they act for when a call names none.
+    memos_base_url: str = ""
+    memos_api_key: str = ""
+    memos_user_id: str = ""
 
     @property
     def sql_url(self) -> str:

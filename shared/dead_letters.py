@@ -12,6 +12,7 @@ from shared.clock import now_ms
 from shared.db.models import DeadLetter, Job
 from shared.db.session import Database
 from shared.queue import JobQueue
+from shared.webhooks import emit, task_event
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,11 @@ def record_failure(session: Session, job: Job, error: str) -> None:
             attempts=job.attempts,
             fail_time=now,
         )
+    )
+    emit(
+        session,
+        job.project_id,
+        lambda: [task_event("failed", job.id, job.user_id, job.kind, error[:2000])],
     )
     log.error("job failed", extra={"task_id": job.id, "error": error[:500]})
 

@@ -10,9 +10,10 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
-from shared.db.models import Deletion, Job, MemorySource, Message, Profile
+from shared.db.models import Deletion, Job, MemorySource, Message, Profile, WebhookDelivery
 from shared.dead_letters import delete_dead_letters
 from shared.memories import delete_by_ids, matching_ids
+from shared.webhooks import emit, erased_event
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ def erase_user_rows(session: Session, project_id: str, user_id: str) -> Erased:
     session.execute(
         delete(Deletion).where(Deletion.project_id == project_id, Deletion.user_id == user_id)
     )
+    # What the webhooks had still to tell of the user, or told: their data too.
+    session.execute(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.project_id == project_id, WebhookDelivery.user_id == user_id
+        )
+    )
+    emit(session, project_id, lambda: [erased_event(user_id, messages, len(memory_ids))])
     session.execute(
         delete(Profile).where(
             Profile.project_id == project_id,

@@ -34,5 +34,6 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-    for noisy in ("httpx", "jieba", "httpcore"):
+    # mcp: a line for every MCP request (the gateway logs none for the API's).
+    for noisy in ("httpx", "jieba", "httpcore", "mcp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

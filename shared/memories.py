@@ -130,6 +130,19 @@ def with_history(session: Session, ids: list[str]) -> list[str]:
     return found
 
 
+def owners(session: Session, ids: list[str]) -> list[tuple[str, str]]:
+    """(memory id, its user) of each of `ids` that exists."""
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(ids), 500):
+        found += [
+            (i, u)
+            for i, u in session.execute(
+                select(Memory.id, Memory.user_id).where(Memory.id.in_(ids[start : start + 500]))
+            )
+        ]
+    return found
+
+
 def delete_by_ids(session: Session, ids: list[str]) -> None:
     # Explicit child deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys on.
     for start in range(0, len(ids), 500):

@@ -4,14 +4,14 @@ chunks; a skill (a markdown procedure with `name` and `description` front matter
 chunk of its own. Offline parsers from PyPI: pypdf, python-docx, Beautiful Soup."""
 
 import io
-import ipaddress
 import json
 import re
-import socket
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
+
+from shared.urls import RefusedUrl, check_url
 
 FORMATS = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm", ".json")
 CHUNK_CHARS = 800  # a chunk: paragraphs joined up to this many characters
@@ -100,31 +100,14 @@ def skill_of(name: str, text: str) -> Skill:
     return Skill(fields["name"], fields["description"], match.group(2).strip() if match else "")
 
 
-def check_url(url: str, allow_private: bool) -> None:
-    """Refuses what is not http(s), and hosts that resolve into private, loopback,
-    link-local or otherwise non-public addresses (unless allowed)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Unreadable(f"{url[:200]}: only http and https URLs are fetched")
-    if allow_private:
-        return
-    try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(parts.hostname, None)}
-    except OSError as exc:
-        raise Unreadable(f"{parts.hostname}: cannot be resolved ({exc})") from None
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            raise Unreadable(
-                f"{parts.hostname} resolves to {address}, not a public address "
-                "(ALLOW_PRIVATE_URLS=true lets the service fetch such URLs)"
-            )
-
-
 def fetch(url: str, allow_private: bool, max_bytes: int, timeout: float) -> bytes:
     """The body at `url`, following at most MAX_REDIRECTS redirects, each target checked."""
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(url, allow_private)
+            try:
+                check_url(url, allow_private)
+            except RefusedUrl as exc:
+                raise Unreadable(str(exc)) from None
             with client.stream("GET", url) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])

@@ -50,6 +50,7 @@ from shared.vector_store import (
     knowledge_user,
     knowledgebase_of,
 )
+from shared.webhooks import Event, emit, memory_event, task_event
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0d7a4f6e-2b55-4a8e-8f3e-5c9d7e1a2b40")
@@ -254,6 +255,16 @@ class Extractor:
                     now,
                 )
                 job.status, job.update_time, job.error = "completed", now, None
+                emit(
+                    session,
+                    job.project_id,
+                    lambda: [
+                        *(memory_event("created", m) for m, _ in written),
+                        *(memory_event("updated", m) for m, _ in merged),
+                        *(memory_event("archived", old) for old in _rows_of(session, archived)),
+                        completed(job),
+                    ],
+                )
                 job.dispatch_time = now_ms()  # the lease ends
                 # Index before commit: if indexing fails the job stays running and is
                 # retried; the retriever ignores points whose rows are not committed.
@@ -325,6 +336,7 @@ class Extractor:
                     row.chunks, row.content = len(rows), None  # the chunks hold the text
             job.status, job.update_time, job.error = "completed", now_ms(), None
             job.dispatch_time = now_ms()
+            emit(session, project_id, lambda: [completed(job)])
             if row is not None and not error:
                 runtime.index.upsert(_indexed(rows, vectors))
         log.info("indexed file", extra={"task_id": task_id, "chunks": len(rows), "error": error})
@@ -355,9 +367,19 @@ class Extractor:
             ]
             job.status, job.update_time, job.error = "completed", now_ms(), None
             job.dispatch_time = now_ms()
+            emit(session, project_id, lambda: [completed(job)])
             index.upsert(_indexed([m for m, _ in kept], [v for _, v in kept]))
         index.delete([m.id for m in read.values() if m.status != "activated"])
         return True
+
+
+def completed(job: Job) -> Event:
+    return task_event("completed", job.id, job.user_id, job.kind, None)
+
+
+def _rows_of(session: Session, ids: list[str]) -> list[Memory]:
+    """Rows the session holds already (those `_apply` archived)."""
+    return [m for m in (session.get(Memory, i) for i in ids) if m is not None]
 
 
 def _live(session: Session, job: Job) -> list[str]:

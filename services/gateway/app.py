@@ -11,6 +11,7 @@ from services.gateway.deps import Gateway
 from services.gateway.docs import install_docs
 from services.gateway.keys.service import KeyCache
 from services.gateway.knowledge.endpoints import router as knowledge_router
+from services.gateway.mcp.server import install_mcp, running_mcp
 from services.gateway.memories.endpoints import router as memories_router
 from services.gateway.memories.search_client import retriever_for
 from services.gateway.messages.endpoints import router as messages_router
@@ -18,6 +19,7 @@ from services.gateway.messages.ingest import Ingest
 from services.gateway.messages.waiting import JobWaiter
 from services.gateway.profiles.endpoints import router as profiles_router
 from services.gateway.usage import UsageFlusher
+from services.gateway.webhooks.endpoints import router as webhooks_router
 from shared.db.migrate import upgrade_database
 from shared.http import install_error_handlers
 from shared.limits import BodySizeLimit, FailedAuthLimit, make_rate_limiter
@@ -57,7 +59,8 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
             relay.start()
         flusher = UsageFlusher(runtime.db, usage, settings.usage_flush_seconds)
         flusher.start()
-        yield
+        async with running_mcp(app):  # /mcp's server: its sessions live within the app's
+            yield
         gateway.ingest.stop()  # answers the adds already taken before the process exits
         flusher.stop()  # writes the last counts
         if relay:
@@ -94,8 +97,10 @@ def create_app(runtime: Runtime, run_relay: bool = True) -> FastAPI:
     app.include_router(chat_router, prefix=API_PREFIX)
     app.include_router(profiles_router, prefix=API_PREFIX)
     app.include_router(knowledge_router, prefix=API_PREFIX)
+    app.include_router(webhooks_router, prefix=API_PREFIX)
     app.state.usage = usage
     install_console(app)
+    install_mcp(app)  # /mcp: the memory's tools for agents (README, "Agents (MCP)")
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -283,3 +283,46 @@ class ConsoleSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     create_time: Mapped[int] = mapped_column(BigInteger)
     expire_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class Webhook(Base):
+    """An endpoint of a project that hears of its changes (shared/webhooks.py)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(100))  # signs the deliveries (HMAC-SHA256)
+    events: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(String(200))
+    create_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint, written with the change it tells of: pending until the
+    endpoint takes it (delivered) or the last attempt fails (failed, replayable). The id
+    orders the deliveries of a subject (a memory, a task, a user)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_time"),
+        Index("ix_webhook_deliveries_subject", "subject", "status"),
+        Index("ix_webhook_deliveries_project", "project_id", "id"),
+        Index("ix_webhook_deliveries_user", "project_id", "user_id"),
+    )
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[str] = mapped_column(ID)
+    webhook_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, fixed when the event happened
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_time: Mapped[int] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    deliver_time: Mapped[int | None] = mapped_column(BigInteger)

@@ -124,7 +124,11 @@ def test_a_newcomer_signs_in_copies_a_key_and_watches_memories_appear(
         assert "cosine" in evidence and "conversation_boost" in evidence
         screenshot(driver, "console-08-playground")
 
-        for page, name in (("jobs", "console-09-jobs"), ("usage", "console-10-usage")):
+        for page, name in (
+            ("jobs", "console-09-jobs"),
+            ("usage", "console-10-usage"),
+            ("webhooks", "console-10-webhooks"),
+        ):
             driver.get(f"{console}/projects/default/{page}")
             wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "h1"))
             screenshot(driver, name)

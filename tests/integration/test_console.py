@@ -61,6 +61,7 @@ def test_every_page_needs_a_session_and_api_keys_are_no_session(stack: Stack) ->
         "/console/projects/test-project/playground",
         "/console/projects/test-project/jobs",
         "/console/projects/test-project/usage",
+        "/console/projects/test-project/webhooks",
         "/console/projects/test-project/export?user=u",
         f"/console/projects/test-project/memories/{uuid.uuid4()}",
     ):
@@ -263,3 +264,27 @@ def test_unknown_projects_lead_back_to_the_list(stack: Stack, path: str) -> None
     client, _ = sign_in(stack)
     answer = client.get(path)
     assert answer.status_code == 303 and "/console/" in answer.headers["location"]
+
+
+def test_webhooks_are_added_listed_and_removed_in_the_console(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stack.runtime.settings, "allow_private_urls", True)
+    client, csrf = sign_in(stack)
+    page = "/console/projects/test-project/webhooks"
+    url = f"http://127.0.0.1:9/{uuid.uuid4().hex}"
+    refused = client.post(page, data={"url": url, "events": ["user.erased"]})
+    assert refused.status_code == 403
+    made = client.post(
+        page, data={"url": url, "events": ["user.erased"], "description": "crm", "csrf_token": csrf}
+    )
+    secret = re.search(r'id="new-secret">(whsec_[^<]+)<', made.text)
+    assert made.status_code == 200 and secret and url in made.text
+    listed = client.get(page).text
+    assert url in listed and "user.erased" in listed and secret[1] not in listed  # once
+    hook_id = re.search(r"/webhooks/([0-9a-f-]{36})/delete", listed)
+    assert hook_id
+    removed = client.post(f"{page}/{hook_id[1]}/delete", data={"csrf_token": csrf})
+    assert removed.status_code == 303 and url not in client.get(page).text
+    bad = client.post(page, data={"url": "ftp://x", "csrf_token": csrf})
+    assert bad.status_code == 400 and "only http and https" in bad.text

@@ -22,12 +22,19 @@ from services.gateway.memories import service as memories
 from services.gateway.memories.schemas import DeleteMemoryRequest, UpdateMemoryRequest
 from services.gateway.messages.service import get_messages
 from services.gateway.usage import last_day
+from services.gateway.webhooks import service as webhooks
+from services.gateway.webhooks.schemas import (
+    CreateWebhookRequest,
+    GetDeliveriesRequest,
+    ReplayDeliveriesRequest,
+)
 from shared.clock import now_ms
 from shared.dead_letters import failed_jobs, replay
 from shared.errors import APIError, RateLimited
 from shared.limits import FailedAuthLimit
 from shared.memories import to_item
 from shared.schemas import SearchMemoryRequest
+from shared.webhooks import EVENTS
 
 HERE = Path(__file__).parent
 COOKIE = "memos_console"
@@ -544,6 +551,71 @@ def usage_page(request: Request, project_id: str, admin: Admin) -> Response:
     usage = last_day(_gateway(request).runtime.db, request.app.state.usage, project_id, now_ms())
     peak = max([h["requests"] for h in usage["hours"]] + [1])
     return page(request, "usage.html", admin, project_id=project_id, usage=usage, peak=peak)
+
+
+def _webhooks_page(
+    request: Request, project_id: str, admin: auth.SignedIn, **context: Any
+) -> Response:
+    db = _gateway(request).runtime.db
+    found = webhooks.deliveries(db, project_id, GetDeliveriesRequest(size=50))
+    failed = webhooks.deliveries(db, project_id, GetDeliveriesRequest(status="failed", size=1))
+    return page(
+        request,
+        "webhooks.html",
+        admin,
+        project_id=project_id,
+        hooks=webhooks.listed(db, project_id),
+        deliveries=found["delivery_list"],
+        failed=failed["total"],
+        events=EVENTS,
+        **context,
+    )
+
+
+@router.get("/projects/{project_id}/webhooks")
+def webhooks_page(request: Request, project_id: str, admin: Admin, notice: str = "") -> Response:
+    return _webhooks_page(request, _project(request, project_id), admin, notice=notice)
+
+
+@router.post("/projects/{project_id}/webhooks")
+async def add_webhook(request: Request, project_id: str, admin: Admin) -> Response:
+    project_id = _project(request, project_id)
+    form = await request.form()
+    await checked_form(request, admin)
+    gateway = _gateway(request)
+    try:
+        made = webhooks.create(
+            gateway.runtime.db,
+            project_id,
+            CreateWebhookRequest(
+                url=str(form.get("url", "")),
+                events=[str(e) for e in form.getlist("events")] or None,
+                description=str(form.get("description", "")) or None,
+            ),
+            gateway.runtime.settings.allow_private_urls,
+        )
+    except APIError as exc:
+        return _webhooks_page(request, project_id, admin, error=exc.message, status=400)
+    except ValueError as exc:
+        return _webhooks_page(request, project_id, admin, error=str(exc), status=400)
+    return _webhooks_page(request, project_id, admin, created=made)
+
+
+@router.post("/projects/{project_id}/webhooks/{webhook_id}/delete")
+def delete_webhook(request: Request, project_id: str, webhook_id: str, _: CheckedForm) -> Response:
+    project_id = _project(request, project_id)
+    try:
+        webhooks.remove(_gateway(request).runtime.db, project_id, webhook_id)
+    except APIError as exc:
+        return to(f"/console/projects/{project_id}/webhooks", notice=exc.message)
+    return to(f"/console/projects/{project_id}/webhooks", notice="Endpoint removed.")
+
+
+@router.post("/projects/{project_id}/webhooks/replay")
+def replay_webhooks(request: Request, project_id: str, _: CheckedForm) -> Response:
+    project_id = _project(request, project_id)
+    count = webhooks.replay(_gateway(request).runtime.db, project_id, ReplayDeliveriesRequest())
+    return to(f"/console/projects/{project_id}/webhooks", notice=f"Replayed {count} delivery(ies).")
 
 
 def install_console(app: FastAPI) -> None:

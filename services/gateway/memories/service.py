@@ -32,6 +32,7 @@ from shared.memories import (
     load_memories,
     lock_out_jobs,
     matching_ids,
+    owners,
     page_memories,
     record_deletion,
     to_item,
@@ -42,6 +43,7 @@ from shared.profiles import user_profiles
 from shared.queue import JobQueue
 from shared.schemas import SearchMemoryRequest
 from shared.vector_store import PREFERENCES, TOOLS
+from shared.webhooks import deleted_event, emit, memory_event
 
 
 def _with_history(session: Session, rows: list[Memory]) -> list[dict[str, Any]]:
@@ -121,6 +123,7 @@ def delete_memories(
         else:
             ids = with_history(session, matching_ids(session, project_id, None, flt))
             record_deletion(session, project_id, now, memory_ids=ids, flt=request.filter)
+        emit(session, project_id, lambda: [deleted_event(i, u) for i, u in owners(session, ids)])
         delete_by_ids(session, ids)
     # After the commit: a point left behind by a failure here is skipped at search time.
     retriever.delete(ids)
@@ -177,12 +180,18 @@ def update_memory(
             )
         content = request.content or memory.memory_value
         title = request.title or memory.memory_key
+        archiving = request.status == "archived" and memory.status != "archived"
         if (content, title) != (memory.memory_value, memory.memory_key):
             old = copy_of(memory, str(uuid.uuid4()), status="archived", superseded_by=memory.id)
             session.add(old)  # the version replaced, as it was (its update_time: archived)
         memory.memory_value, memory.memory_key = content, title
         memory.status = request.status or memory.status
         memory.update_time = now
+        emit(
+            session,
+            project_id,
+            lambda: [memory_event("archived" if archiving else "updated", memory)],
+        )
         job = Job(
             id=str(uuid.uuid4()),
             project_id=project_id,
