@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from services.cli import main
-from shared.webhooks import verify
+from shared.webhooks import EVENTS, verify
 from tests.e2e.process import free_port
 from tests.stack import Stack
 
@@ -123,15 +123,7 @@ def test_a_scripted_session_is_heard_once_per_event_in_order(
     ids = [e["id"] for e in events]
     assert len(ids) == len(set(ids))  # each event once
     kinds = [e["type"] for e in events]
-    for expected in (
-        "memory.created",
-        "memory.updated",
-        "memory.archived",
-        "memory.deleted",
-        "task.completed",
-        "task.failed",
-        "user.erased",
-    ):
+    for expected in EVENTS:
         assert expected in kinds, kinds
     # In order per memory.
     about = [e["type"] for e in events if e["data"].get("memory", {}).get("id") == memory]
