@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DELIVERIES = Counter("memos_webhook_deliveries_total", "Webhook delivery attempts", ["outcome"])
 BATCH = 50
 MAX_BACKOFF_SECONDS = 3600
+GATHER_SECONDS = 0.2
 SWEEP_SECONDS = 600  # how often delivered deliveries past their retention are deleted
 
 
@@ -78,8 +79,10 @@ class WebhookSender:
             except Exception:  # the database away for a moment: try again next round
                 log.exception("webhook deliveries not sent this round")
                 sent = 0
-            if not sent:
-                self._stop.wait(interval)
+            # A full batch: more are waiting. Else a moment for more to gather, so that a
+            # trickle of events costs a few writes a second, not two per event.
+            if sent < BATCH:
+                self._stop.wait(interval if not sent else GATHER_SECONDS)
 
     def forget_delivered(self) -> None:
         """Delivered deliveries older than WEBHOOK_RETENTION_DAYS (failed ones stay, for a
@@ -95,8 +98,8 @@ class WebhookSender:
     def send_due(self) -> int:
         """Sends what is due now, one round; returns how many were attempted."""
         claimed = self._claim()
-        for delivery, error in zip(claimed, self._pool.map(self._send, claimed), strict=True):
-            self._record(delivery, error)
+        if claimed:
+            self._record(list(zip(claimed, self._pool.map(self._send, claimed), strict=True)))
         return len(claimed)
 
     def _claim(self) -> list[Claimed]:
@@ -187,28 +190,29 @@ class WebhookSender:
             return f"HTTP {response.status_code}: redirects are not followed"
         return f"HTTP {response.status_code}"
 
-    def _record(self, delivery: Claimed, error: str | None) -> None:
+    def _record(self, outcomes: list[tuple[Claimed, str | None]]) -> None:
+        """The round's outcomes, in one transaction (with SQLite, one write beside the jobs')."""
         settings = self.runtime.settings
         now = now_ms()
         with self.runtime.db.transaction() as session:
-            row = session.get(WebhookDelivery, delivery.id)
-            if row is None or row.status != "pending":
-                return  # deleted (an erasure, the endpoint) or replayed meanwhile
-            row.attempts = delivery.attempt
-            if error is None:
-                row.status, row.deliver_time, row.last_error = "delivered", now, None
-                DELIVERIES.labels("delivered").inc()
-                return
-            row.last_error = error
-            if row.attempts >= settings.webhook_max_attempts:
-                row.status = "failed"
-                DELIVERIES.labels("failed").inc()
-                log.warning(
-                    "webhook delivery failed for good",
-                    extra={"delivery": row.id, "event": row.event_id, "error": error[:300]},
-                )
-            else:
-                row.next_attempt_time = now + backoff_ms(
-                    row.attempts, settings.webhook_retry_seconds
-                )
-                DELIVERIES.labels("retried").inc()
+            for delivery, error in outcomes:
+                row = session.get(WebhookDelivery, delivery.id)
+                if row is None or row.status != "pending":
+                    continue  # deleted (an erasure, the endpoint) or replayed meanwhile
+                row.attempts = delivery.attempt
+                if error is None:
+                    row.status, row.deliver_time, row.last_error = "delivered", now, None
+                    DELIVERIES.labels("delivered").inc()
+                    continue
+                row.last_error = error
+                if row.attempts >= settings.webhook_max_attempts:
+                    row.status = "failed"
+                    DELIVERIES.labels("failed").inc()
+                    log.warning(
+                        "webhook delivery failed for good",
+                        extra={"delivery": row.id, "event": row.event_id, "error": error[:300]},
+                    )
+                else:
+                    wait = backoff_ms(row.attempts, settings.webhook_retry_seconds)
+                    row.next_attempt_time = now + wait
+                    DELIVERIES.labels("retried").inc()
