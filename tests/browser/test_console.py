@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -25,7 +26,11 @@ def css(driver: webdriver.Chrome, selector: str):  # noqa: ANN201 (a WebElement)
 
 
 def wait_for(driver: webdriver.Chrome, condition, timeout: float = 20):  # noqa: ANN001, ANN201
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+    """The condition's first true value; an element gone because the page changed under it
+    (a form's answer loading) is looked for again."""
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(lambda d: condition(d))
 
 
 def sign_in(driver: webdriver.Chrome, console: str, password: str) -> None:
