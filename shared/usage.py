@@ -87,6 +87,11 @@ class UsageCounts:
         with self._lock:
             self._counts.add(taken)
 
+    def key_uses(self) -> dict[str, int]:
+        """Each key's last use counted here and not flushed yet."""
+        with self._lock:
+            return dict(self._counts.keys)
+
     def of_project(self, project_id: str) -> dict[int, list[int]]:
         """hour -> [requests, adds, searches, errors] of one project."""
         with self._lock:

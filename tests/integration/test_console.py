@@ -172,6 +172,8 @@ def test_keys_users_memories_and_erasure(stack: Stack) -> None:
     assert stack.wait(task, key=key[1]) == "completed"
     overview = client.get(f"/console/projects/{project}").text
     assert user in overview
+    # The key's use shows before the usage counts are flushed to SQL.
+    assert re.search(r"<td>20\d\d-\d\d-\d\d \d\d:\d\d:\d\d</td>\s*<td>active", overview)
     page = client.get(f"/console/projects/{project}/user", params={"id": user}).text
     assert "trip" in page and "全家" in page
     memory_id = re.search(r"/memories/([0-9a-f-]{36})", page)

@@ -237,12 +237,16 @@ def project_page(
 ) -> Response:
     project_id = _project(request, project_id)
     db = _gateway(request).runtime.db
+    keys = data.keys(db, project_id)
+    # This process's uses not flushed yet count too (USAGE_FLUSH_SECONDS).
+    pending = request.app.state.usage.key_uses()
     return page(
         request,
         "project.html",
         admin,
         project_id=project_id,
-        keys=data.keys(db, project_id),
+        keys=keys,
+        last_used={k.id: max(k.last_use_time or 0, pending.get(k.id, 0)) for k in keys},
         users=data.users(db, project_id, q)[:200],
         q=q,
         error=error,
