@@ -231,6 +231,12 @@ def test_keys_users_memories_and_erasure(stack: Stack) -> None:
     page = client.get(erased.headers["location"]).text
     assert "Erased:" in page and "No memory matches." in page and "No messages." in page
 
+    # A key of another project is not revoked through this one's page.
+    from services.gateway.console.data import keys
+
+    theirs = keys(stack.runtime.db, "test-project")[0]
+    client.post(f"/console/projects/{project}/keys/{theirs.id}/revoke", data={"csrf_token": csrf})
+    assert keys(stack.runtime.db, "test-project")[0].revoke_time is None
     key_id = re.search(rf"/console/projects/{project}/keys/([0-9a-f-]+)/revoke", overview)
     assert key_id
     client.post(f"/console/projects/{project}/keys/{key_id[1]}/revoke", data={"csrf_token": csrf})

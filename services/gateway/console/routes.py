@@ -29,6 +29,7 @@ from services.gateway.webhooks.schemas import (
     ReplayDeliveriesRequest,
 )
 from shared.clock import now_ms
+from shared.db.models import ApiKey
 from shared.dead_letters import failed_jobs, replay
 from shared.errors import APIError, RateLimited
 from shared.limits import FailedAuthLimit
@@ -281,8 +282,9 @@ def revoke_key(request: Request, project_id: str, key_id: str, _: CheckedForm) -
 
     project_id = _project(request, project_id)
     with _gateway(request).runtime.db.transaction() as session:
-        if any(k.id == key_id for k in data.keys(_gateway(request).runtime.db, project_id)):
-            revoke(session, key_id)
+        key = session.get(ApiKey, key_id)
+        if key is not None and key.project_id == project_id:  # this project's keys only
+            revoke(session, key.id)
     return to(f"/console/projects/{project_id}")
 
 
